@@ -1,0 +1,56 @@
+// Abstract values the shape interpreter computes and the registry's shape functions consume.
+// A tensor value carries what is known of its shape, dtype, literal contents and producer;
+// everything may be unknown, and unknown is never an error.
+
+import type { Dim, Dtype, Shape } from './dims';
+
+/** What produced a tensor, when it matters for explanations and silent-misuse warnings. */
+export interface Producer {
+  /** Registry op name in torch spelling: 'argmax', 'one_hot', 'softmax', 'log_softmax', 'sigmoid', 'unsqueeze', … */
+  readonly op: string;
+  /** `one_hot` depth / `argmax` dim and similar, when known. */
+  readonly depth?: Dim;
+  readonly dim?: number;
+}
+
+export interface TensorValue {
+  readonly kind: 'tensor';
+  readonly shape: Shape | undefined;
+  readonly dtype: Dtype | undefined;
+  /** Known element values in C order, for small literals and constants. */
+  readonly values?: readonly number[];
+  /** Bounds on the element values when the values themselves are unknown (`randint(0, 21, …)`, `oneHot` → [0, 1]). */
+  readonly valueRange?: { readonly min: number; readonly max: number };
+  readonly producer?: Producer;
+}
+
+export function tensorValue(shape: Shape | undefined, dtype: Dtype | undefined, extra: Partial<TensorValue> = {}): TensorValue {
+  return { kind: 'tensor', shape, dtype, ...extra };
+}
+
+/** A template argument of a finding: text, or a dim / shape to be printed in the user's own names. */
+export type FindingArg = string | number;
+
+/** A fix described relative to the call's arguments; the interpreter turns it into text edits. */
+export type FixSpec =
+  /** Append text to an argument's expression: `masks` → `masks.squeeze(1)`. */
+  | { readonly kind: 'append'; readonly subject: FindingSubject; readonly text: string; readonly title: string; readonly preferred?: boolean }
+  /** Replace an argument's expression with a template where `$0` is the original text: `$0.view(-1, C)`. */
+  | { readonly kind: 'wrap'; readonly subject: FindingSubject; readonly template: string; readonly title: string; readonly preferred?: boolean }
+  /** Remove the trailing call that produced the argument (`logits.argmax(1)` → `logits`). */
+  | { readonly kind: 'unwrap-producer'; readonly subject: FindingSubject; readonly op: string; readonly title: string; readonly preferred?: boolean };
+
+/** Which part of a call a finding points at: its primary range. */
+export type FindingSubject = 'call' | 'input' | 'target' | 'weight' | 'ignoreIndex' | 'labelSmoothing' | 'reduction' | 'arg0' | 'arg1' | 'arg2';
+
+/** One problem found by a shape function, before it has ranges: a code from the table plus its arguments. */
+export interface Finding {
+  readonly code: string;
+  readonly args: readonly FindingArg[];
+  /** Extra plain-words reason arguments (`{r0}` placeholders in the table's reason). */
+  readonly reasonArgs?: readonly FindingArg[];
+  readonly subject: FindingSubject;
+  /** Symbolic dim names the finding talks about, for "`C` was bound here" related locations. */
+  readonly dims?: readonly string[];
+  readonly fixes?: readonly FixSpec[];
+}
