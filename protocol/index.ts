@@ -1,2 +1,2 @@
 // Messages between the parts of Tensor Lens (client ⇄ server, client ⇄ webview, webview ⇄ worker).
-export {};
+export * from './server';
