@@ -38,7 +38,9 @@ export type FixSpec =
   /** Replace an argument's expression with a template where `$0` is the original text: `$0.view(-1, C)`. */
   | { readonly kind: 'wrap'; readonly subject: FindingSubject; readonly template: string; readonly title: string; readonly preferred?: boolean }
   /** Remove the trailing call that produced the argument (`logits.argmax(1)` → `logits`). */
-  | { readonly kind: 'unwrap-producer'; readonly subject: FindingSubject; readonly op: string; readonly title: string; readonly preferred?: boolean };
+  | { readonly kind: 'unwrap-producer'; readonly subject: FindingSubject; readonly op: string; readonly title: string; readonly preferred?: boolean }
+  /** Several edits applied together as one fix (sequence logits: `$0.view(-1, V)` on the input and `.view(-1)` on the target); the parts' own titles are ignored. */
+  | { readonly kind: 'compound'; readonly parts: readonly FixSpec[]; readonly title: string; readonly preferred?: boolean };
 
 /** Which part of a call a finding points at: its primary range. */
 export type FindingSubject = 'call' | 'input' | 'target' | 'weight' | 'ignoreIndex' | 'labelSmoothing' | 'reduction' | 'arg0' | 'arg1' | 'arg2';
