@@ -1,0 +1,35 @@
+// The VS Code extension's entry (bundled to dist/client/extension.js): starts the language server
+// and registers the commands, the status bar and the loss panel.
+
+import * as vscode from 'vscode';
+import { ClientCommands } from '../protocol/server';
+import { Ctx } from './ctx';
+import { registerLossPanel } from './lossPanel/index';
+
+let ctx: Ctx | undefined;
+
+/** What `activate` returns: for extension-host tests (`vscode.extensions.getExtension(…).exports`). */
+export interface TensorLensApi {
+  readonly ctx: Ctx;
+}
+
+export async function activate(context: vscode.ExtensionContext): Promise<TensorLensApi> {
+  const c = new Ctx(context);
+  ctx = c;
+  context.subscriptions.push(
+    c,
+    vscode.commands.registerCommand(ClientCommands.checkWorkspace, () => c.checkWorkspace()),
+    vscode.commands.registerCommand(ClientCommands.restartServer, () => c.restart()),
+    vscode.commands.registerCommand(ClientCommands.showOutput, () => c.outputChannel.show(true)),
+  );
+  // `tensorLens.openLossPanel` belongs to the loss panel; the CodeLens sends it an `EvaluateLossArgs`.
+  registerLossPanel(context, { log: message => c.log(message) });
+  await c.start();
+  return { ctx: c };
+}
+
+export async function deactivate(): Promise<void> {
+  const c = ctx;
+  ctx = undefined;
+  await c?.stop();
+}
