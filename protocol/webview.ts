@@ -35,10 +35,19 @@ export type TensorSource =
   | { readonly kind: 'file'; readonly fileId: string; readonly array: string }
   /** Known values from the code (`LossCall.input.values`): small by construction. */
   | { readonly kind: 'literal'; readonly shape: readonly number[]; readonly dtype: TensorDtype; readonly values: readonly number[] }
-  /** Generated in the worker: logits ~ N(0, scale²); class indices uniform in [0, classes); or a
-   * random probability distribution over the class axis. */
+  /** Generated in the worker (see `RandomDistribution`). */
   | { readonly kind: 'random'; readonly shape: readonly number[]; readonly seed: number;
-      readonly distribution: 'normal' | 'classIndex' | 'probability'; readonly scale?: number; readonly classes?: number };
+      readonly distribution: RandomDistribution; readonly scale?: number; readonly classes?: number;
+      /** Element type of the generated tensor: float32 unless said (class indices default to int64). */
+      readonly dtype?: TensorDtype };
+
+/**
+ * Random tensors: `logits` ~ N(0, scale²) (an untrained classifier's outputs); `logProbabilities` =
+ * log_softmax of such logits (what `nll_loss` expects); `classIndex` uniform in [0, classes);
+ * `probability` a random distribution over dim 1 (the input's shape); `weight` uniform in [0.5, 1.5).
+ */
+export type RandomDistribution = 'logits' | 'logProbabilities' | 'classIndex' | 'probability' | 'weight';
+export const RANDOM_DISTRIBUTIONS: readonly RandomDistribution[] = ['logits', 'logProbabilities', 'classIndex', 'probability', 'weight'];
 
 /** One evaluation, fully described: what the worker needs and nothing more. */
 export interface EvaluationSpec {
@@ -165,8 +174,13 @@ export interface PanelState {
   readonly sources: Readonly<Record<TensorRole, RoleChoice>>;
   /** The symbolic dims' values for random inputs (`N` → 2). */
   readonly dims: Readonly<Record<string, number>>;
-  /** The random input's shape text (`[N, C, H, W]`) when not from a call. */
-  readonly randomShape: string;
+  /** Shapes of random tensors as dims text (`[N, C, H, W]`); the target's empty = derived from the
+   * input's (the input without its class dim). A call pre-fills both with its inferred shapes. */
+  readonly inputShapeText: string;
+  readonly targetShapeText: string;
+  /** The element type of random index targets (int64 unless the call says otherwise: an int32 or
+   * float target is PyTorch's error, and the panel shows it). */
+  readonly targetDtype: TensorDtype;
   readonly seed: number;
   readonly logitScale: number;
   /** Last result line, shown again after a reload until the user re-runs. */
@@ -357,9 +371,10 @@ export function validateTensorSource(v: unknown, what = 'source'): TensorSource 
     case 'random':
       dims(o, 'shape', what);
       int(o, 'seed', what);
-      oneOf(o, 'distribution', ['normal', 'classIndex', 'probability'] as const, what);
+      oneOf(o, 'distribution', RANDOM_DISTRIBUTIONS, what);
       optional(o, 'scale', num, what);
       optional(o, 'classes', int, what);
+      optional(o, 'dtype', (x, k, w) => oneOf(x, k, DTYPES, w), what);
       break;
     default:
       throw new ProtocolError(`${what}.kind: expected file, literal or random`);

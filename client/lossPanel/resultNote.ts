@@ -2,6 +2,7 @@
 // (`≈ 3.0451 · random init, ln 21 = 3.0445`), kept on its line while lines above move, and cleared
 // as soon as that line itself changes.
 import * as vscode from 'vscode';
+import { shiftLine } from './lineTracking';
 
 interface Note {
   readonly uri: string;
@@ -10,16 +11,6 @@ interface Note {
   readonly text: string;
   /** The line's text when the note was placed: a different text means the call changed. */
   readonly lineText: string;
-}
-
-/**
- * How an edit moves a tracked line: the new line number, or undefined when the edit touches the line
- * itself (the note no longer describes what is there). Pure, for the unit tests.
- */
-export function shiftLine(line: number, change: { startLine: number; endLine: number; insertedLines: number }): number | undefined {
-  if (change.endLine < line) return line + change.insertedLines - (change.endLine - change.startLine);
-  if (change.startLine > line) return line;
-  return undefined;
 }
 
 export class ResultNote implements vscode.Disposable {

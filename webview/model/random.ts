@@ -1,0 +1,33 @@
+// Seeded random numbers for random sample batches: the same seed gives the same batch, so a reloaded
+// panel re-evaluates to the same loss and a screenshot can be reproduced.
+
+/** mulberry32: a 32-bit state generator, uniform in [0, 1). Plenty for sample data; not for crypto. */
+export function uniform(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fills `out` with N(0, scale²) samples (Box–Muller, both values of each pair used). */
+export function fillNormal(out: Float32Array, seed: number, scale = 1): Float32Array {
+  const u = uniform(seed);
+  for (let i = 0; i < out.length; i += 2) {
+    const u1 = 1 - u(); // (0, 1]: log(0) would be -inf
+    const u2 = u();
+    const r = Math.sqrt(-2 * Math.log(u1)) * scale;
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < out.length) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** Uniform integers in [0, classes). */
+export function randomIndex(seed: number, classes: number): () => number {
+  const u = uniform(seed);
+  return () => Math.min(classes - 1, Math.floor(u() * classes));
+}
