@@ -2,14 +2,19 @@
 // the diagnostic table would (`TL2001: only batches of spatial targets …`).
 
 import { diagnosticDefinition, formatTemplate } from '../../server/analysis/diagnosticTable';
-import { parseDtype, shapeOf, type Dtype } from '../../server/analysis/dims';
+import { addDims, constDim, parseDtype, shapeOf, symDim, variadicDim, type Dim, type Dtype } from '../../server/analysis/dims';
 import type { LossFunction, Profile } from '../../server/analysis/api';
 import { checkLoss, known, type LossCallInput, type LossCheckResult } from '../../server/analysis/losses';
 import { tensorValue, type Finding, type TensorValue } from '../../server/analysis/values';
 
-/** `t([2, 'C', 4], 'int64', { values: [...] })`. */
-export function t(dims: readonly (number | string)[] | undefined, dtype?: string, extra: Partial<TensorValue> = {}): TensorValue {
-  return tensorValue(dims ? shapeOf(dims) : undefined, dtype ? (parseDtype(dtype) as Dtype) : undefined, extra);
+/** `t([2, 'C', 4], 'int64', { values: [...] })`; `'*batch'` is a variadic group, `'N+1'` a sum. */
+export function t(dims: readonly (number | string | Dim)[] | undefined, dtype?: string, extra: Partial<TensorValue> = {}): TensorValue {
+  const dim = (d: number | string | Dim): Dim | number | string =>
+    typeof d !== 'string' ? d
+    : d.startsWith('*') ? variadicDim(d.slice(1))
+    : /^\w+\+\d+$/.test(d) ? addDims(symDim(d.split('+')[0]), constDim(Number(d.split('+')[1])))
+    : d;
+  return tensorValue(dims ? shapeOf(dims.map(dim)) : undefined, dtype ? (parseDtype(dtype) as Dtype) : undefined, extra);
 }
 
 export interface CallOptions {

@@ -63,7 +63,9 @@ export function checkTorchElementwise(call: LossCallInput): LossCheckResult {
   if (!regression) {
     if (relation === 'different') {
       const code = fn === 'binary_cross_entropy_with_logits' ? 'TL2019' : 'TL2020';
-      const indexTarget = tgShape.dims.length === inShape.dims.length - 1 && !isConst1Last(inShape) && target!.dtype === 'int64';
+      // Class indices `[N]` to a multi-label `[N, C]` input (B6); a missing size-1 dim is the other cause.
+      const indexTarget = tgShape.dims.length === inShape.dims.length - 1 && target!.dtype === 'int64'
+        && extraSingleton(inShape, tgShape) === undefined && extraSingleton(tgShape, inShape) === undefined;
       findings.push(indexTarget
         ? finding(code, 'target', [torchSize(tgShape), torchSize(inShape)], 'bceIndexTarget', [torchShape(inShape), torchShape(tgShape)], { dims: [inShape, tgShape] })
         : finding(code, 'target', [torchSize(tgShape), torchSize(inShape)], 'bceShape', [hint(inShape, tgShape)], { dims: [inShape, tgShape], fixes: singletonFixes(inShape, tgShape, !needsCast) }));
@@ -91,9 +93,4 @@ export function checkTorchElementwise(call: LossCallInput): LossCheckResult {
     }));
   }
   return { findings, output: out(b.shape), expectation };
-}
-
-function isConst1Last(s: Shape): boolean {
-  const d = s.dims[s.dims.length - 1];
-  return d !== undefined && d.kind === 'const' && d.value === 1;
 }
