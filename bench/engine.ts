@@ -1,0 +1,293 @@
+// The engine benchmark: our cross-entropy against onnxruntime-web (wasm, one thread), native
+// onnxruntime-node (one thread and all threads), TF.js's wasm backend and plain JavaScript, on the
+// shapes of DESIGN §9, in one process with interleaved repetitions, medians and ratios within the run.
+//
+// Every contestant goes end to end from a `Float32Array` of logits and an `Int32Array` of class
+// indices to the mean loss: its tensor creation, copies into its heap and (TF.js) one-hot labels and
+// transposes count, because a user pays for them too.
+
+import { fmt, optionalRequire, table } from './machine';
+import { makeData, median, plainJsMean, referenceMean, type CeData } from './data';
+import { ONNX_INT32, softmaxCrossEntropyModel } from './onnxModel';
+
+export interface Contestant {
+  readonly name: string;
+  /** Threads it computes on (1, or the machine's cores). */
+  readonly threads: number;
+  /** Ours, a peer library, or the plain-JavaScript baseline. */
+  readonly kind: 'ours' | 'peer' | 'baseline';
+  /** Returns the mean cross-entropy of `d`. */
+  run(d: CeData): Promise<number>;
+  /** Frees sessions, workers and memory held for the last shape. */
+  release?(): Promise<void> | void;
+}
+
+export interface EngineRow {
+  readonly shape: readonly number[];
+  readonly contestant: string;
+  readonly kind: Contestant['kind'];
+  readonly threads: number;
+  readonly medianMs: number;
+  readonly elementsPerSecond: number;
+  /** Max relative error of the mean against float64 over all calls. */
+  readonly relativeError: number;
+  readonly reps: number;
+}
+
+export interface EngineBenchOptions {
+  readonly quick: boolean;
+  readonly cores: number;
+  /** Our contestants (from bench/ours.ts); empty when the engine is not built. */
+  readonly ours: readonly Contestant[];
+  readonly log: (line: string) => void;
+  /** Optional filter on contestant names (substring match). */
+  readonly only?: string;
+}
+
+export const FULL_SHAPES: readonly (readonly number[])[] = [[4096, 1000], [65536, 10], [8, 21, 512, 512], [512, 32000]];
+/** The same four kernels' regimes at a fraction of the size, for CI smoke and `bench --quick`. */
+export const QUICK_SHAPES: readonly (readonly number[])[] = [[512, 1000], [8192, 10], [2, 21, 64, 64], [32, 32000]];
+
+export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]> {
+  const { log } = opts;
+  const shapes = opts.quick ? QUICK_SHAPES : FULL_SHAPES;
+  const reps = opts.quick ? 3 : 7;
+  // A contestant that has spent this long on one shape stops after 3 repetitions (plain JS and
+  // TF.js take over a second per call on [8, 21, 512, 512]).
+  const budgetMs = opts.quick ? 2_000 : 8_000;
+  const peers = await loadPeers(opts.cores, log);
+  const contestants = [...opts.ours, plainJs, ...peers].filter(c => !opts.only || c.name.includes(opts.only));
+  const rows: EngineRow[] = [];
+  for (const shape of shapes) {
+    const d = makeData(shape);
+    const n = d.x.length;
+    const ref = referenceMean(d);
+    const times = new Map<Contestant, number[]>(contestants.map(c => [c, []]));
+    const errors = new Map<Contestant, number>(contestants.map(c => [c, 0]));
+    const failed = new Map<Contestant, string>();
+    /** Calls per timed sample, so that a fast contestant's sample lasts ≥ 20 ms (timer noise, GC). */
+    const inner = new Map<Contestant, number>(contestants.map(c => [c, 1]));
+    const measure = async (c: Contestant) => {
+      const k = inner.get(c)!;
+      const t0 = performance.now();
+      for (let j = 0; j < k; j++) {
+        const v = await c.run(d);
+        errors.set(c, Math.max(errors.get(c)!, Math.abs(v - ref) / Math.abs(ref)));
+      }
+      return (performance.now() - t0) / k;
+    };
+    // Warm-up: JIT and wasm tier-up, session and worker creation; fast contestants get a second one.
+    for (const c of contestants) {
+      try {
+        let dt = await measure(c);
+        if (dt < 1000) dt = await measure(c);
+        inner.set(c, Math.max(1, Math.min(200, Math.ceil(20 / Math.max(dt, 0.01)))));
+      } catch (err) {
+        failed.set(c, err instanceof Error ? err.message : String(err));
+      }
+    }
+    const spent = new Map<Contestant, number>(contestants.map(c => [c, 0]));
+    for (let r = 0; r < reps; r++) {
+      for (const c of contestants) {
+        if (failed.has(c) || (r >= 3 && spent.get(c)! > budgetMs)) continue;
+        const dt = await measure(c);
+        times.get(c)!.push(dt);
+        spent.set(c, spent.get(c)! + dt * inner.get(c)!);
+      }
+    }
+    for (const c of contestants) await c.release?.();
+
+    const ours1 = opts.ours.find(c => c.threads === 1);
+    const base = ours1 && !failed.has(ours1) ? median(times.get(ours1)!) : NaN;
+    const out: string[][] = [];
+    for (const c of contestants) {
+      if (failed.has(c)) {
+        out.push([c.name, String(c.threads), 'failed', '', '', failed.get(c)!.slice(0, 60)]);
+        continue;
+      }
+      const m = median(times.get(c)!);
+      const row: EngineRow = {
+        shape, contestant: c.name, kind: c.kind, threads: c.threads, medianMs: m,
+        elementsPerSecond: n / (m / 1000), relativeError: errors.get(c)!, reps: times.get(c)!.length,
+      };
+      rows.push(row);
+      out.push([
+        c.name, String(c.threads), m.toFixed(2), fmt(row.elementsPerSecond / 1e6),
+        Number.isNaN(base) ? '-' : `${fmt(m / base)}×`, row.relativeError.toExponential(1),
+      ]);
+    }
+    log('');
+    log(`cross_entropy ${JSON.stringify(shape)}: ${n.toLocaleString('en-US')} elements, reference mean ${ref.toFixed(9)}, ${reps} interleaved reps`);
+    log(table(['contestant', 'threads', 'median ms', 'M el/s', 'time vs ours-1t', 'rel. error'], out));
+  }
+  for (const p of peers) await p.release?.();
+  log('');
+  log(summarizeTargets(rows, opts.cores));
+  return rows;
+}
+
+/** The issue's targets, each checked on every shape of this run. */
+export function summarizeTargets(rows: readonly EngineRow[], cores: number): string {
+  const shapes = [...new Set(rows.map(r => JSON.stringify(r.shape)))];
+  const get = (shape: string, name: string) => rows.find(r => JSON.stringify(r.shape) === shape && r.contestant === name);
+  const ours1 = rows.find(r => r.kind === 'ours' && r.threads === 1)?.contestant;
+  const oursAll = rows.find(r => r.kind === 'ours' && r.threads === cores && cores > 1)?.contestant;
+  if (!ours1) return 'targets: not checked (our engine is not built; run `npm run build`)';
+  const lines = ['targets (ours vs peer = peer time / our time, same run):'];
+  const check = (label: string, ok: (shape: string) => [boolean, string] | undefined) => {
+    const parts = shapes.map(s => {
+      const r = ok(s);
+      return r ? `${s} ${r[1]}${r[0] ? '' : ' MISSED'}` : `${s} n/a`;
+    });
+    lines.push(`  ${label}: ${parts.join('; ')}`);
+  };
+  check('≥ 1 G el/s on one thread', s => {
+    const r = get(s, ours1);
+    return r && [r.elementsPerSecond >= 1e9, `${fmt(r.elementsPerSecond / 1e9)} G`];
+  });
+  const ratio = (s: string, ours: string, peer: string, want: number): [boolean, string] | undefined => {
+    const a = get(s, ours);
+    const b = get(s, peer);
+    return a && b ? [b.medianMs / a.medianMs >= want, `${fmt(b.medianMs / a.medianMs)}×`] : undefined;
+  };
+  check('≥ 5× onnxruntime-web (1 thread)', s => ratio(s, ours1, 'onnxruntime-web', 5));
+  check('≥ 1.5× onnxruntime-node, 1 thread', s => ratio(s, ours1, 'onnxruntime-node', 1.5));
+  if (oursAll) check(`≥ 1.5× onnxruntime-node, ${cores} threads`, s => ratio(s, oursAll, `onnxruntime-node ×${cores}`, 1.5));
+  return lines.join('\n');
+}
+
+const plainJs: Contestant = {
+  name: 'plain JavaScript',
+  threads: 1,
+  kind: 'baseline',
+  run: async d => plainJsMean(d.x, d.t, d.shape),
+};
+
+interface OrtTensorCtor { new (type: string, data: unknown, dims: readonly number[]): unknown }
+interface OrtSession {
+  run(feeds: Record<string, unknown>): Promise<Record<string, { data: ArrayLike<number> }>>;
+  release(): Promise<void>;
+}
+interface OrtModule {
+  Tensor: OrtTensorCtor;
+  InferenceSession: { create(model: Uint8Array, options: object): Promise<OrtSession> };
+  env: { wasm: { numThreads: number; simd?: boolean } };
+}
+
+/** The peers that are installed; a missing one is reported and skipped, never faked. */
+async function loadPeers(cores: number, log: (line: string) => void): Promise<Contestant[]> {
+  const peers: Contestant[] = [];
+  const ortNode = optionalRequire<OrtModule>('onnxruntime-node');
+  const ortWeb = optionalRequire<OrtModule>('onnxruntime-web');
+  if (ortWeb) {
+    // One thread, like our single-threaded engine (its default in Node is min(4, cores / 2)).
+    ortWeb.env.wasm.numThreads = 1;
+    // onnxruntime-web and -node share onnxruntime-common in one process: without an explicit
+    // provider a "web" session silently runs on the native backend.
+    peers.push(ortContestant('onnxruntime-web', ortWeb, 1, { executionProviders: ['wasm'] }));
+  } else log('skipped: onnxruntime-web is not installed');
+  if (ortNode) {
+    peers.push(ortContestant('onnxruntime-node', ortNode, 1, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1 }));
+    if (cores > 1) {
+      peers.push(ortContestant(`onnxruntime-node ×${cores}`, ortNode, cores, { executionProviders: ['cpu'], intraOpNumThreads: cores, interOpNumThreads: 1 }));
+    }
+  } else log('skipped: onnxruntime-node is not installed');
+  const tf = await loadTfjsWasm(log);
+  if (tf) peers.push(tfjsContestant(tf));
+  return peers;
+}
+
+function ortContestant(name: string, ort: OrtModule, threads: number, options: object): Contestant {
+  // One session per rank (symbolic dims), created on first use and kept across shapes of that rank.
+  const sessions = new Map<number, Promise<OrtSession>>();
+  const session = (spatialDims: number) => {
+    let s = sessions.get(spatialDims);
+    if (!s) {
+      s = ort.InferenceSession.create(softmaxCrossEntropyModel({ spatialDims, labelType: ONNX_INT32, ignoreIndex: -100 }), options);
+      sessions.set(spatialDims, s);
+    }
+    return s;
+  };
+  return {
+    name, threads, kind: 'peer',
+    async run(d) {
+      const s = await session(d.shape.length - 2);
+      const out = await s.run({
+        scores: new ort.Tensor('float32', d.x, d.shape),
+        labels: new ort.Tensor('int32', d.t, [d.shape[0]!, ...d.shape.slice(2)]),
+      });
+      return out.loss!.data[0]!;
+    },
+    async release() {
+      for (const s of sessions.values()) await (await s).release();
+      sessions.clear();
+    },
+  };
+}
+
+interface TfTensor { dispose(): void; data(): Promise<ArrayLike<number>> }
+interface Tf {
+  setBackend(name: string): Promise<boolean>;
+  ready(): Promise<void>;
+  getBackend(): string;
+  env(): { set(flag: string, value: unknown): void };
+  tidy<T>(fn: () => T): T;
+  tensor(values: Float32Array, shape: number[], dtype: string): TfTensor & { reshape(s: number[]): TfTensor & { transpose(p: number[]): TfTensor } };
+  tensor1d(values: Int32Array, dtype: string): TfTensor;
+  oneHot(indices: TfTensor, depth: number): TfTensor;
+  losses: { softmaxCrossEntropy(labels: TfTensor, logits: TfTensor): TfTensor };
+}
+
+async function loadTfjsWasm(log: (line: string) => void): Promise<Tf | undefined> {
+  // tfjs greets Node users on the console when it loads; keep the benchmark's output clean.
+  const warn = console.warn;
+  const info = console.log;
+  console.warn = () => undefined;
+  console.log = () => undefined;
+  try {
+    const tf = optionalRequire<Tf>('@tensorflow/tfjs');
+    const wasm = optionalRequire<object>('@tensorflow/tfjs-backend-wasm');
+    if (!tf || !wasm) {
+      log('skipped: @tensorflow/tfjs or @tensorflow/tfjs-backend-wasm is not installed');
+      return undefined;
+    }
+    // Node has no threaded tfjs-wasm (no cross-origin isolation); say so rather than let it probe.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    if (!(await tf.setBackend('wasm'))) {
+      log('skipped: the TF.js wasm backend did not initialise');
+      return undefined;
+    }
+    await tf.ready();
+    return tf;
+  } catch (err) {
+    log(`skipped: TF.js wasm failed to load (${err instanceof Error ? err.message : String(err)})`);
+    return undefined;
+  } finally {
+    console.warn = warn;
+    console.log = info;
+  }
+}
+
+function tfjsContestant(tf: Tf): Contestant {
+  return {
+    name: 'tfjs-wasm softmaxCrossEntropy',
+    threads: 1,
+    kind: 'peer',
+    async run(d) {
+      const N = d.shape[0]!;
+      const C = d.shape[1]!;
+      const S = d.shape.slice(2).reduce((a, b) => a * b, 1);
+      const loss = tf.tidy(() => {
+        let logits: TfTensor = tf.tensor(d.x, [...d.shape], 'float32');
+        // TF.js's softmax works on the last axis only: [N, C, S] → [N, S, C].
+        if (S > 1) logits = (logits as ReturnType<Tf['tensor']>).reshape([N, C, S]).transpose([0, 2, 1]);
+        logits = (logits as ReturnType<Tf['tensor']>).reshape([N * S, C]);
+        const labels = tf.oneHot(tf.tensor1d(d.t, 'int32'), C);
+        return tf.losses.softmaxCrossEntropy(labels, logits);
+      });
+      const v = (await loss.data())[0]!;
+      loss.dispose();
+      return v;
+    },
+  };
+}

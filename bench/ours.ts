@@ -1,0 +1,79 @@
+// Our engine as benchmark contestants: the wasm engine on one thread (end to end from the caller's
+// arrays, and with inputs already in engine memory), and the Node worker pool on all cores.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEngine, selectEngineFile, type Engine } from '../compute/engine';
+import type { Tensor } from '../compute/types';
+import type { CeData } from './data';
+import type { Contestant } from './engine';
+
+export interface OurContestant {
+  readonly contestant: Contestant;
+  close(): Promise<void>;
+}
+
+/** The engine build this runtime runs (relaxed SIMD needs a flag in Node 20, so usually plain SIMD). */
+export async function loadOurEngine(root: string): Promise<{ engine: Engine; file: string } | undefined> {
+  const file = selectEngineFile();
+  const path = join(root, 'dist', 'compute', file);
+  if (!existsSync(path)) return undefined;
+  return { engine: await createEngine(new Uint8Array(readFileSync(path))), file };
+}
+
+export async function ourContestants(root: string, cores: number, log: (line: string) => void): Promise<OurContestant[]> {
+  const loaded = await loadOurEngine(root);
+  if (!loaded) {
+    log(`skipped: our engine: dist/compute/${selectEngineFile()} is not built (npm run build)`);
+    return [];
+  }
+  const { engine, file } = loaded;
+  log(`ours: ${file} (${engine.kind}), ${cores} cores`);
+  const out: OurContestant[] = [];
+  const targetOf = (d: CeData): Tensor => ({ dtype: 'int32', shape: [d.shape[0]!, ...d.shape.slice(2)], data: d.t });
+
+  out.push({
+    contestant: {
+      name: 'tensor-lens',
+      threads: 1,
+      kind: 'ours',
+      // End to end: the engine copies the caller's Float32Array and Int32Array into its memory.
+      run: async d => engine.crossEntropy({ dtype: 'float32', shape: d.shape, data: d.x }, targetOf(d), { int32Targets: true }).loss!,
+    },
+    close: async () => undefined,
+  });
+
+  // Inputs written straight into engine memory (allocInput), as the readers and the panel can do:
+  // the kernel's own speed, without the copy-in.
+  let resident: { d: CeData; input: Tensor; target: Tensor } | undefined;
+  const release = () => {
+    if (resident) {
+      engine.free(resident.input);
+      engine.free(resident.target);
+      resident = undefined;
+    }
+  };
+  out.push({
+    contestant: {
+      name: 'tensor-lens (zero-copy input)',
+      threads: 1,
+      kind: 'ours',
+      run: async d => {
+        if (resident?.d !== d) {
+          release();
+          const input = engine.allocInput(d.shape);
+          const target = engine.allocTensor([d.shape[0]!, ...d.shape.slice(2)], 'int32');
+          // Filled once per shape, after both allocations (an allocation that grows memory
+          // re-creates the views); the copy is exactly what this contestant leaves out.
+          (input.data as Float32Array).set(d.x);
+          (target.data as Int32Array).set(d.t);
+          resident = { d, input, target };
+        }
+        return engine.crossEntropy(resident.input, resident.target, { int32Targets: true }).loss!;
+      },
+      release,
+    },
+    close: async () => release(),
+  });
+  return out;
+}
