@@ -36,6 +36,22 @@ export interface LossOptions {
   readonly labelSmoothing?: number;
   /** Also return `log_softmax(input)` (ONNX's `log_prob` output). */
   readonly returnLogProb?: boolean;
+  /**
+   * Accept an `int32` index target (API only, for speed: no int64 conversion by the caller).
+   * Without it an int32 target is PyTorch's error `expected target dtype to be Long or Byte, but got Int`,
+   * which is what a file holding int32 targets gets.
+   */
+  readonly int32Targets?: boolean;
+}
+
+/** Options of TF.js `tf.losses.softmaxCrossEntropy(onehotLabels, logits, weights, labelSmoothing, reduction)`. */
+export interface TfjsLossOptions {
+  /** Broadcast against the per-example losses (logits' shape without the last dim), TF.js rules. */
+  readonly weights?: Tensor;
+  /** Default 0; TF.js divides it by `labels.shape[1]`, not by the class count. */
+  readonly labelSmoothing?: number;
+  /** Default SUM_BY_NONZERO_WEIGHTS, as in TF.js. */
+  readonly reduction?: TfjsReduction;
 }
 
 export type LossFunctionName = 'cross_entropy' | 'nll_loss';
@@ -48,10 +64,12 @@ export interface LossResult {
   readonly loss: number | null;
   /** Output shape: [] for reduced losses, the target's shape (without the class dim) for 'none'. */
   readonly shape: readonly number[];
-  /** Per-element losses for 'none'. */
-  readonly values?: Float32Array;
+  /** Per-element losses for 'none' (float64 for a float64 input, as PyTorch returns). */
+  readonly values?: Float32Array | Float64Array;
   /** `log_softmax(input)` when asked for, input's shape. */
-  readonly logProb?: Float32Array;
+  readonly logProb?: Float32Array | Float64Array;
+  /** The result's dtype: the input's (float32 or float64). */
+  readonly dtype?: 'float32' | 'float64';
   /** Time spent in the kernels only, milliseconds. */
   readonly elapsedMs: number;
   readonly engine: EngineKind;
@@ -68,6 +86,33 @@ export class TorchError extends Error {
   }
   override toString(): string {
     return `${this.type}: ${this.message}`;
+  }
+}
+
+/** TF.js's error for `softmaxCrossEntropy` mode, with TF.js's exact message. */
+export class TfjsError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'Error';
+  }
+}
+
+/**
+ * An input the engine does not compute although PyTorch might (float16 logits, for example), or a
+ * misuse of the API; the message says what to do instead.
+ */
+export class EngineInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineInputError';
+  }
+}
+
+/** The evaluation was cancelled (pool `AbortSignal`). */
+export class CancelledError extends Error {
+  constructor() {
+    super('the loss evaluation was cancelled');
+    this.name = 'CancelledError';
   }
 }
 

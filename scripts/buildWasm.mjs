@@ -1,11 +1,60 @@
-// Builds the cross-entropy engine's WebAssembly from compute/assembly with the pinned AssemblyScript
-// compiler: a SIMD build and a relaxed-SIMD build, written to dist/compute/. Deterministic.
-import { existsSync, mkdirSync } from 'node:fs';
+// Builds the cross-entropy engine's WebAssembly from compute/assembly/index.ts with the pinned
+// AssemblyScript compiler, three ways, into dist/compute/: ce-simd.wasm (SIMD, the default),
+// ce-relaxed.wasm (relaxed SIMD: fused multiply-add, picked where WebAssembly.validate accepts it)
+// and ce-scalar.wasm (no SIMD, for runtimes without it). The output is deterministic: the same
+// source and compiler give the same bytes.
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-export async function buildWasm({ root }) {
+/** Build name → extra compiler flags. Order matters only for the log line. */
+export const wasmBuilds = {
+  'ce-simd.wasm': ['--enable', 'simd'],
+  'ce-relaxed.wasm': ['--enable', 'simd', '--enable', 'relaxed-simd'],
+  'ce-scalar.wasm': [],
+};
+
+export async function buildWasm({ root, production = false }) {
   const source = join(root, 'compute', 'assembly', 'index.ts');
-  if (!existsSync(source)) return;
-  mkdirSync(join(root, 'dist', 'compute'), { recursive: true });
-  // FIXME: the engine's build lands with compute/assembly (issue 3).
+  if (!existsSync(source)) return [];
+  const outDir = join(root, 'dist', 'compute');
+  mkdirSync(outDir, { recursive: true });
+  const { default: asc } = await import('assemblyscript/asc');
+  const built = [];
+  for (const [name, flags] of Object.entries(wasmBuilds)) {
+    const out = join(outDir, name);
+    const sources = [source];
+    // Skip the compiler when the output is newer than every source (the compile takes seconds).
+    if (!production && existsSync(out) && isNewer(out, [...sources, join(root, 'scripts', 'buildWasm.mjs')])) {
+      built.push(name);
+      continue;
+    }
+    const argv = [
+      source, '-o', out,
+      '--runtime', 'stub', '--initialMemory', '1',
+      '-O3', '--noAssert', '--converge',
+      ...flags,
+    ];
+    const stderr = [];
+    const { error } = await asc.main(argv, {
+      stdout: { write() { return true; } },
+      stderr: { write(s) { stderr.push(String(s)); return true; } },
+    });
+    if (error) throw new Error(`asc failed for ${name}: ${error.message}\n${stderr.join('')}`);
+    built.push(name);
+  }
+  return built;
+}
+
+function isNewer(out, inputs) {
+  const t = statSync(out).mtimeMs;
+  return inputs.every(p => statSync(p).mtimeMs <= t);
+}
+
+// `node scripts/buildWasm.mjs`: build just the engine.
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const { fileURLToPath } = await import('node:url');
+  const { dirname } = await import('node:path');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+  const built = await buildWasm({ root, production: true });
+  for (const b of built) console.log(`${b} ${readFileSync(join(root, 'dist', 'compute', b)).length} bytes`);
 }

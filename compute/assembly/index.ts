@@ -1,0 +1,673 @@
+// Cross-entropy kernels (AssemblyScript → wasm): SIMD kernels by shape, scalar generic kernels, target conversion.
+//
+// Layout and conventions (the TypeScript host in compute/engine.ts owns all memory):
+// - All pointers are byte offsets into the exported linear memory.
+// - "Items" are the positions a loss is computed for: rows of an [N, C] input, or the pixels of one
+//   image of an [N, C, S] input (S = d1·…·dK). An element is addressed as
+//   base + item·itemStride + class·classStride (in elements): rows have (C, 1), pixels (1, S).
+// - Targets reach the kernels as i32 class indices already validated by convertTargets*: every
+//   value is in [0, C) or −1, which means "ignored" (PyTorch's ignore_index, of any int64 value).
+// - Every kernel returns the f64 sum of its per-item losses and leaves the f64 sum of weights
+//   (PyTorch's total_weight) and the count of non-ignored items in globals. The host calls a kernel
+//   once per fixed block of items and adds the block sums in block order, so the reduced result does
+//   not depend on how the items are split across workers.
+// - SIMD kernels over-read: up to 3 rows + 16 bytes past the logits and 16 bytes past the targets.
+//   The host leaves that much readable slack after each buffer; over-read lanes are masked out.
+//
+// Numerics (error bounds against exact arithmetic on the f32 inputs):
+// - exp on x − max ≤ 0: Cody–Waite reduction x = n·ln2 + r with a two-part ln2, degree-5 minimax
+//   polynomial for e^r (ARM optimized-routines v_expf coefficients), 2^n built in the exponent bits;
+//   ≤ 2 ulp. Inputs are clamped at −80 so no intermediate is subnormal (subnormals are ~3× slower
+//   on x86 and e^−80 ≈ 1.8e−35 is invisible next to a row sum ≥ 1).
+// - log of the row sum (≥ 1): degree-7 polynomial after splitting off the exponent (v_logf); ≤ 3.5 ulp.
+// - The per-item loss is ls + (max − x[t]) in f32, which is bit-for-bit PyTorch's −((x[t] − max) − ls).
+//   Its absolute error is a few ulp of max(ls, |max − x[t]|); sums of exp use 2–4 f32 lane
+//   accumulators per item (relative error ≤ C·2^−24 in the worst case, ~√C·2^−24 typically, the
+//   same order as PyTorch's own f32 sums). All reductions over items are accumulated in f64.
+
+// ---------------------------------------------------------------------------------------------
+// Result globals (read by the host through the exported getters).
+
+let gWeightSum: f64 = 0;
+let gCount: i32 = 0;
+
+export function weightSum(): f64 { return gWeightSum; }
+export function count(): i32 { return gCount; }
+export function heapBase(): usize { return __heap_base; }
+/** 1 when this module was built with SIMD, 2 with relaxed SIMD, 0 scalar. */
+export function simdLevel(): i32 {
+  if (ASC_FEATURE_RELAXED_SIMD) return 2;
+  if (ASC_FEATURE_SIMD) return 1;
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Target conversion: int64 / int32 / uint8 class indices → i32 with −1 for ignored items.
+// Returns the index of the first target (in memory order) that is neither ignore_index nor in
+// [0, C), or −1 when all are valid: PyTorch raises "Target k is out of bounds." for that one.
+
+export function convertTargetsI64(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
+  for (let i = 0; i < n; i++) {
+    const t = load<i64>(src + (<usize>i << 3));
+    let v: i32 = -1;
+    if (t != ignoreIndex) {
+      if (<u64>t >= <u64>C) return i;
+      v = <i32>t;
+    }
+    store<i32>(dst + (<usize>i << 2), v);
+  }
+  return -1;
+}
+
+export function convertTargetsI32(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
+  for (let i = 0; i < n; i++) {
+    const t = <i64>load<i32>(src + (<usize>i << 2));
+    let v: i32 = -1;
+    if (t != ignoreIndex) {
+      if (<u64>t >= <u64>C) return i;
+      v = <i32>t;
+    }
+    store<i32>(dst + (<usize>i << 2), v);
+  }
+  return -1;
+}
+
+export function convertTargetsU8(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
+  for (let i = 0; i < n; i++) {
+    const t = <i64>load<u8>(src + <usize>i);
+    let v: i32 = -1;
+    if (t != ignoreIndex) {
+      if (<u64>t >= <u64>C) return i;
+      v = <i32>t;
+    }
+    store<i32>(dst + (<usize>i << 2), v);
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar generic kernels, instantiated for f32 and f64 inputs. They are the whole engine in the
+// scalar build, the float64 engine in every build, and the second phase (after row statistics)
+// for label smoothing, probability targets and log_prob output in the SIMD builds.
+// exp/log run in f64 (correctly rounded to well under 1 ulp of f32); sums are f64.
+
+@inline function elemSize<T>(): usize { return sizeof<T>(); }
+
+/** Row statistics: m[i] = max over classes, ls[i] = log Σ exp(x − m), for items [0, n). */
+function statsScalar<T>(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize): void {
+  const es = elemSize<T>();
+  const cs = <usize>classStride * es;
+  for (let i = 0; i < n; i++) {
+    const base = xp + <usize>i * <usize>itemStride * es;
+    // NaN never wins the max (like PyTorch's vectorised max); it reaches the sum below instead.
+    let m: T = <T>-Infinity;
+    for (let c = 0; c < C; c++) {
+      const v = load<T>(base + <usize>c * cs);
+      if (v > m) m = v;
+    }
+    let s: f64 = 0;
+    for (let c = 0; c < C; c++) s += Math.exp(<f64>(load<T>(base + <usize>c * cs) - m));
+    store<T>(mp + (<usize>i) * es, m);
+    store<T>(lsp + (<usize>i) * es, <T>Math.log(s));
+  }
+}
+
+/**
+ * Index-target loss from row statistics, with optional per-class weights and label smoothing:
+ *   l = (1−ε)·w[t]·(ls + (m − x[t])) + (ε/C)·Σ_c w[c]·(ls − (x[c] − m)),  0 where ignored.
+ * With mp == 0 the input already holds log-probabilities (nll_loss): l = −x[t]·w[t].
+ */
+function indexLossScalar<T>(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32,
+                            tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
+  const es = elemSize<T>();
+  const cs = <usize>classStride * es;
+  const epsC: T = <T>(eps / <f64>C);
+  const keep: T = <T>(1.0 - eps);
+  let total: f64 = 0;
+  let wsum: f64 = 0;
+  let cnt: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const t = load<i32>(tp + (<usize>i << 2));
+    let loss: T = 0;
+    if (t >= 0) {
+      const base = xp + <usize>i * <usize>itemStride * es;
+      const w: T = wp ? load<T>(wp + <usize>t * es) : <T>1;
+      const xt = load<T>(base + <usize>t * cs);
+      if (mp == 0) {
+        loss = -xt * w;
+      } else {
+        const m = load<T>(mp + <usize>i * es);
+        const ls = load<T>(lsp + <usize>i * es);
+        loss = ls + (m - xt);
+        if (wp) loss = loss * w;
+        if (eps > 0) {
+          // −Σ_c w[c]·p[c] with p = (x − m) − ls computed in T as PyTorch's log_softmax does.
+          let smooth: f64 = 0;
+          for (let c = 0; c < C; c++) {
+            const p: T = (load<T>(base + <usize>c * cs) - m) - ls;
+            smooth -= wp ? <f64>(p * load<T>(wp + <usize>c * es)) : <f64>p;
+          }
+          loss = keep * loss + epsC * <T>smooth;
+        }
+      }
+      wsum += <f64>w;
+      cnt++;
+    }
+    if (outp) store<T>(outp + <usize>i * es, loss);
+    total += <f64>loss;
+  }
+  gWeightSum = wsum;
+  gCount = cnt;
+  return total;
+}
+
+/**
+ * Probability-target loss from row statistics: l = −Σ_c w[c]·t'[c]·p[c], t' = t·(1−ε) + ε/C
+ * (ε = 0: t' = t), p = (x − m) − ls. `numClasses` is the ε divisor (TF.js uses labels.shape[1]).
+ */
+function probLossScalar<T>(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32,
+                           yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
+  const es = elemSize<T>();
+  const cs = <usize>classStride * es;
+  const keep: T = <T>(1.0 - eps);
+  const epsC: T = <T>(eps / numClasses);
+  let total: f64 = 0;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i * <usize>itemStride * es;
+    const m = load<T>(mp + <usize>i * es);
+    const ls = load<T>(lsp + <usize>i * es);
+    let acc: f64 = 0;
+    for (let c = 0; c < C; c++) {
+      const o = off + <usize>c * cs;
+      const p: T = (load<T>(xp + o) - m) - ls;
+      let y = load<T>(yp + o);
+      if (eps > 0) y = y * keep + epsC;
+      let term: T = p * y;
+      if (wp) term = term * load<T>(wp + <usize>c * es);
+      acc += <f64>term;
+    }
+    const loss: T = <T>(-acc);
+    if (outp) store<T>(outp + <usize>i * es, loss);
+    total += <f64>loss;
+  }
+  gWeightSum = <f64>n;
+  gCount = n;
+  return total;
+}
+
+/** log_softmax output, the input's layout: out = (x − m) − ls. */
+function logProbScalar<T>(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
+  const es = elemSize<T>();
+  const cs = <usize>classStride * es;
+  for (let i = 0; i < n; i++) {
+    const off = <usize>i * <usize>itemStride * es;
+    const m = load<T>(mp + <usize>i * es);
+    const ls = load<T>(lsp + <usize>i * es);
+    for (let c = 0; c < C; c++) {
+      const o = off + <usize>c * cs;
+      store<T>(outp + o, (load<T>(xp + o) - m) - ls);
+    }
+  }
+}
+
+export function statsF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize): void {
+  statsScalar<f32>(xp, itemStride, classStride, C, n, mp, lsp);
+}
+export function statsF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize): void {
+  statsScalar<f64>(xp, itemStride, classStride, C, n, mp, lsp);
+}
+export function indexLossF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
+  return indexLossScalar<f32>(xp, itemStride, classStride, C, n, tp, wp, mp, lsp, eps, outp);
+}
+export function indexLossF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
+  return indexLossScalar<f64>(xp, itemStride, classStride, C, n, tp, wp, mp, lsp, eps, outp);
+}
+export function probLossF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
+  return probLossScalar<f32>(xp, itemStride, classStride, C, n, yp, wp, mp, lsp, eps, numClasses, outp);
+}
+export function probLossF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
+  return probLossScalar<f64>(xp, itemStride, classStride, C, n, yp, wp, mp, lsp, eps, numClasses, outp);
+}
+export function logProbF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
+  logProbScalar<f32>(xp, itemStride, classStride, C, n, mp, lsp, outp);
+}
+export function logProbF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
+  logProbScalar<f64>(xp, itemStride, classStride, C, n, mp, lsp, outp);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMD kernels (compiled only into the SIMD and relaxed-SIMD builds).
+
+// exp/log constants, as in ARM optimized-routines v_expf / v_logf.
+const LOG2E: f32 = 1.4426950216293335;       // log2(e)
+const SHIFT: f32 = 12582912.0;               // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
+const NEG_LN2_HI: f32 = -0.693145751953125;  // −ln2, high part (exact in 16 bits)
+const NEG_LN2_LO: f32 = -0.000001428606765330187; // −ln2, low part
+const E0: f32 = 0.008247390389442444;
+const E1: f32 = 0.04189976677298546;
+const E2: f32 = 0.16668395698070526;
+const E3: f32 = 0.4999912679195404;
+const E4: f32 = 0.9999994039535522;
+const EXP_CLAMP: f32 = -80.0;                // keeps 2^n and poly·2^n normal (see the header)
+const L1: f32 = -0.49999916553497314;
+const L2: f32 = 0.33336442708969116;
+const L3: f32 = -0.25009340047836304;
+const L4: f32 = 0.19827896356582642;
+const L5: f32 = -0.16386643052101135;
+const L6: f32 = 0.16924025118350983;
+const L7: f32 = -0.15549370646476746;
+const LN2: f32 = 0.6931471824645996;
+const LOG_OFF: i32 = 0x3f2aaaab;             // bits of 2/3: the mantissa is split into [2/3, 4/3)
+
+// V8 (x64) materialises each v128.const with three instructions inside loops and never hoists it, so
+// the constants live in this table and every kernel loads them once into locals.
+const KT: usize = memory.data<f32>([
+  EXP_CLAMP, EXP_CLAMP, EXP_CLAMP, EXP_CLAMP,
+  LOG2E, LOG2E, LOG2E, LOG2E,
+  SHIFT, SHIFT, SHIFT, SHIFT,
+  NEG_LN2_HI, NEG_LN2_HI, NEG_LN2_HI, NEG_LN2_HI,
+  NEG_LN2_LO, NEG_LN2_LO, NEG_LN2_LO, NEG_LN2_LO,
+  E0, E0, E0, E0,
+  E1, E1, E1, E1,
+  E2, E2, E2, E2,
+  E3, E3, E3, E3,
+  E4, E4, E4, E4,
+  1.0, 1.0, 1.0, 1.0,
+], 16);
+
+/** a·b + c: fused in the relaxed-SIMD build (one rounding), mul + add otherwise. */
+@inline function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(f32x4.mul(a, b), c);
+}
+
+/** e^x for x ≤ 0 (x − max), 4 lanes. NaN stays NaN; −inf gives e^−80. */
+@inline function vexp(x0: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
+                      kE0: v128, kE1: v128, kE2: v128, kE3: v128, kE4: v128, kOne: v128): v128 {
+  // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives.
+  const x = f32x4.pmax(x0, kClamp);
+  const z = madd(x, kLog2e, kShift);
+  const n = f32x4.sub(z, kShift);
+  let r = madd(n, kLn2Hi, x);
+  r = madd(n, kLn2Lo, r);
+  const scale = i32x4.add(i32x4.shl(z, 23), kOne); // 2^n: n into the exponent field of 1.0f
+  const r2 = f32x4.mul(r, r);
+  const p = madd(kE0, r, kE1);
+  let q = madd(kE2, r, kE3);
+  q = madd(p, r2, q);
+  const poly = madd(q, r2, f32x4.mul(kE4, r));
+  return madd(poly, scale, scale);
+}
+
+/** log(x) for normal x > 0 (row sums, ≥ 1) and NaN, 4 lanes; once per 4 items, so constants are inline. */
+@inline function vlog(x: v128): v128 {
+  const uoff = i32x4.sub(x, i32x4.splat(LOG_OFF));
+  const n = f32x4.convert_i32x4_s(i32x4.shr_s(uoff, 23));
+  const r = f32x4.sub(
+    i32x4.add(v128.and(uoff, i32x4.splat(0x007fffff)), i32x4.splat(LOG_OFF)),
+    f32x4.splat(1.0));
+  const r2 = f32x4.mul(r, r);
+  let p = madd(f32x4.splat(L6), r, f32x4.splat(L5));
+  let q = madd(f32x4.splat(L4), r, f32x4.splat(L3));
+  let y = madd(f32x4.splat(L2), r, f32x4.splat(L1));
+  p = madd(f32x4.splat(L7), r2, p);
+  q = madd(p, r2, q);
+  y = madd(q, r2, y);
+  p = madd(f32x4.splat(LN2), n, r);
+  // The reduction above is integer arithmetic, which would turn a NaN sum into a finite number.
+  return v128.bitselect(x, madd(y, r2, p), f32x4.ne(x, x));
+}
+
+@inline function hmax(v: v128): f32 {
+  v = f32x4.pmax(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  v = f32x4.pmax(v, f32x4.shuffle(v, v, 1, 0, 3, 2));
+  return f32x4.extract_lane(v, 0);
+}
+
+@inline function hsumF64(v: v128): f64 {
+  // lanes 0+2 and 1+3 in f64, then the two halves: a fixed order, so results are reproducible.
+  const lo = f64x2.promote_low_f32x4(v);
+  const hi = f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1));
+  const s = f64x2.add(lo, hi);
+  return f64x2.extract_lane(s, 0) + f64x2.extract_lane(s, 1);
+}
+
+/** Lane mask: lane k is all ones when k < n. */
+@inline function laneMask(n: i32): v128 {
+  return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(n));
+}
+
+/**
+ * Finishes 4 items: loss = vlog(s) + (m − x[t]) (times w[t]), masked by `valid` and by ignored
+ * targets; accumulates loss, weight and count; stores loss / m / ls when asked.
+ * `xt` is gathered by the caller (its addressing differs by layout). Returns the loss vector.
+ */
+@inline function finish4(s: v128, m: v128, xt: v128, tv: v128, valid: v128, wp: usize, live: v128): v128 {
+  const ls = vlog(s);
+  let loss = f32x4.add(ls, f32x4.sub(m, xt));
+  if (wp) {
+    const t0 = i32x4.extract_lane(tv, 0), t1 = i32x4.extract_lane(tv, 1);
+    const t2 = i32x4.extract_lane(tv, 2), t3 = i32x4.extract_lane(tv, 3);
+    let w = f32x4.splat(load<f32>(wp + (<usize>max(t0, 0) << 2)));
+    w = f32x4.replace_lane(w, 1, load<f32>(wp + (<usize>max(t1, 0) << 2)));
+    w = f32x4.replace_lane(w, 2, load<f32>(wp + (<usize>max(t2, 0) << 2)));
+    w = f32x4.replace_lane(w, 3, load<f32>(wp + (<usize>max(t3, 0) << 2)));
+    loss = f32x4.mul(loss, w);
+    gWeightSum += hsumF64(v128.and(w, live));
+  }
+  return v128.and(loss, live);
+}
+
+/** Stores the first n lanes of v at p (n ≤ 4). */
+@inline function storeLanes(p: usize, v: v128, n: i32): void {
+  if (n >= 4) { v128.store(p, v); return; }
+  store<f32>(p, f32x4.extract_lane(v, 0));
+  if (n > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
+  if (n > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
+}
+
+/**
+ * [rows, C] with C ≤ 512, index targets: four rows at a time, lanes = rows. Each 4×4 block of the
+ * four rows is transposed in registers into per-class column vectors kept in `scratch` (C·16 bytes,
+ * stays in L1), so max and Σexp are vertical (no horizontal reductions) and one vlog serves 4 rows.
+ * The last group may be partial: its missing rows are read from the slack and masked out, so every
+ * row goes through the same arithmetic wherever a block starts. tp == 0: statistics only (m, ls).
+ */
+function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
+  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
+  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
+  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const NEG_INF = f32x4.splat(-Infinity);
+  const ZERO = f32x4.splat(0);
+  const ZERO_I = i32x4.splat(0);
+  const C4 = C & ~3;
+  const rem = C & 3;
+  const rowBytes = <usize>C << 2;
+  let acc: f64 = 0;
+  let cnt: i32 = 0;
+  gWeightSum = 0;
+  for (let i0 = 0; i0 < n; i0 += 4) {
+    const nv = min(4, n - i0);
+    const valid = laneMask(nv);
+    const r0 = xp + <usize>i0 * rowBytes;
+    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+    let mx0 = NEG_INF, mx1 = NEG_INF;
+    let o: usize = 0;
+    const oEnd = <usize>C4 << 2;
+    let cb = scratch;
+    if (o < oEnd) do {
+      const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
+      const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
+      const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+      const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5), q3 = f32x4.shuffle(t1, t3, 2, 3, 6, 7);
+      v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32); v128.store(cb, q3, 48);
+      mx0 = f32x4.pmax(mx0, f32x4.pmax(q0, q1));
+      mx1 = f32x4.pmax(mx1, f32x4.pmax(q2, q3));
+      o += 16; cb += 64;
+    } while (o < oEnd);
+    if (rem) {
+      // the 16-byte loads run into the next row (or the slack); only `rem` columns are kept
+      const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
+      const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+      const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
+      const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+      const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5);
+      v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32);
+      mx0 = f32x4.pmax(mx0, q0);
+      if (rem > 1) mx1 = f32x4.pmax(mx1, q1);
+      if (rem > 2) mx0 = f32x4.pmax(mx0, q2);
+    }
+    const mx = f32x4.pmax(mx0, mx1);
+    // Σ exp(x − m) over the transposed columns, two accumulators (even / odd classes)
+    let s0 = ZERO, s1 = ZERO;
+    const cEnd = scratch + (<usize>C << 4);
+    let p = scratch;
+    if (p + 16 < cEnd) do {
+      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+      p += 32;
+    } while (p + 16 < cEnd);
+    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+    const s = f32x4.add(s0, s1);
+    if (tp == 0) {
+      storeLanes(mp + (<usize>i0 << 2), mx, nv);
+      storeLanes(lsp + (<usize>i0 << 2), vlog(s), nv);
+      continue;
+    }
+    const tv = v128.load(tp + (<usize>i0 << 2));
+    const live = v128.and(valid, i32x4.ge_s(tv, ZERO_I));
+    const tc = v128.and(tv, live); // ignored / missing lanes read class 0
+    let xt = f32x4.splat(load<f32>(r0 + (<usize>i32x4.extract_lane(tc, 0) << 2)));
+    xt = f32x4.replace_lane(xt, 1, load<f32>(r1 + (<usize>i32x4.extract_lane(tc, 1) << 2)));
+    xt = f32x4.replace_lane(xt, 2, load<f32>(r2 + (<usize>i32x4.extract_lane(tc, 2) << 2)));
+    xt = f32x4.replace_lane(xt, 3, load<f32>(r3 + (<usize>i32x4.extract_lane(tc, 3) << 2)));
+    const loss = finish4(s, mx, xt, tc, valid, wp, live);
+    cnt -= i32x4.extract_lane(live, 0) + i32x4.extract_lane(live, 1) + i32x4.extract_lane(live, 2) + i32x4.extract_lane(live, 3);
+    if (outp) storeLanes(outp + (<usize>i0 << 2), loss, nv);
+    acc += hsumF64(loss);
+  }
+  gCount = cnt;
+  if (!wp) gWeightSum = <f64>cnt;
+  return acc;
+}
+
+/**
+ * [rows, C] for large C, index targets, one row at a time: pass 1 the row max (4 accumulators),
+ * pass 2 Σ exp(x − max) over 2048-float chunks (each chunk's 4 lane accumulators are added into an
+ * f64 row sum, which keeps the sum's relative error near 1e−9 even at C = 128k). The masked tail
+ * load reads at most 12 bytes past the row. tp == 0: statistics only.
+ */
+function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize): f64 {
+  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
+  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
+  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const NEG_INF = f32x4.splat(-Infinity);
+  const ZERO = f32x4.splat(0);
+  const C16 = C & ~15;
+  const C4 = C & ~3;
+  const rem = C & 3;
+  const tailMask = laneMask(rem);
+  const rowBytes = <usize>C << 2;
+  let total: f64 = 0;
+  let wsum: f64 = 0;
+  let cnt: i32 = 0;
+  for (let i = 0; i < n; i++) {
+    const row = xp + <usize>i * rowBytes;
+    let t: i32 = 0;
+    if (tp) {
+      t = load<i32>(tp + (<usize>i << 2));
+      if (t < 0) {
+        if (outp) store<f32>(outp + (<usize>i << 2), 0);
+        continue;
+      }
+    }
+    let m0 = NEG_INF, m1 = NEG_INF, m2 = NEG_INF, m3 = NEG_INF;
+    let j = 0;
+    if (j < C16) do {
+      const a = row + (<usize>j << 2);
+      m0 = f32x4.pmax(m0, v128.load(a, 0));
+      m1 = f32x4.pmax(m1, v128.load(a, 16));
+      m2 = f32x4.pmax(m2, v128.load(a, 32));
+      m3 = f32x4.pmax(m3, v128.load(a, 48));
+      j += 16;
+    } while (j < C16);
+    for (; j < C4; j += 4) m0 = f32x4.pmax(m0, v128.load(row + (<usize>j << 2)));
+    if (rem) m1 = f32x4.pmax(m1, v128.bitselect(v128.load(row + (<usize>j << 2)), NEG_INF, tailMask));
+    const m = hmax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
+    const mv = f32x4.splat(m);
+    let S: f64 = 0;
+    for (let j0 = 0; j0 < C; j0 += 2048) {
+      const end = min(j0 + 2048, C);
+      const e16 = j0 + ((end - j0) & ~15);
+      const e4 = j0 + ((end - j0) & ~3);
+      let s0 = ZERO, s1 = ZERO, s2 = ZERO, s3 = ZERO;
+      j = j0;
+      if (j < e16) do {
+        const a = row + (<usize>j << 2);
+        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(a, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+        s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(a, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+        s2 = f32x4.add(s2, vexp(f32x4.sub(v128.load(a, 32), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+        s3 = f32x4.add(s3, vexp(f32x4.sub(v128.load(a, 48), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+        j += 16;
+      } while (j < e16);
+      for (; j < e4; j += 4) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+      if (j < end) s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne), tailMask));
+      S += hsumF64(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
+    }
+    // log of the f64 sum, rounded once: within 0.5 ulp of f32.
+    const ls = <f32>Math.log(S);
+    if (!tp) {
+      store<f32>(mp + (<usize>i << 2), m);
+      store<f32>(lsp + (<usize>i << 2), ls);
+      continue;
+    }
+    let loss: f32 = ls + (m - load<f32>(row + (<usize>t << 2)));
+    if (wp) {
+      const w = load<f32>(wp + (<usize>t << 2));
+      loss *= w;
+      wsum += <f64>w;
+    }
+    if (outp) store<f32>(outp + (<usize>i << 2), loss);
+    total += <f64>loss;
+    cnt++;
+  }
+  gCount = cnt;
+  gWeightSum = wp ? wsum : <f64>cnt;
+  return total;
+}
+
+/**
+ * One image of an [N, C, S] input, pixels [0, n) at xp (class stride S floats), index targets.
+ * Pixels are processed in tiles of up to 512: pass 1 puts the max over classes into m[tile], pass 2
+ * adds exp(x − m) into s[tile]; both stream each class row of the tile contiguously (4 classes per
+ * step). Then 4 pixels per vector: loss = vlog(s) + (m − x[t]). The last vector of a tile may be
+ * partial: its extra lanes read the following floats (or the slack) and are masked out, so each
+ * pixel's arithmetic is the same wherever the tile starts. scratch: 2·512·4 bytes. tp == 0: stats.
+ */
+function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
+  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
+  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
+  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const ZERO = f32x4.splat(0);
+  const ZERO_I = i32x4.splat(0);
+  const TILE = 512;
+  const tm = scratch;
+  const ts = scratch + (<usize>TILE << 2);
+  const cs = <usize>S << 2;
+  let acc: f64 = 0;
+  let cnt: i32 = 0;
+  gWeightSum = 0;
+  for (let p0 = 0; p0 < n; p0 += TILE) {
+    const len = min(TILE, n - p0);
+    const lenB = <usize>((len + 3) & ~3) << 2;
+    const x0 = xp + (<usize>p0 << 2);
+    // pass 1: m = max_c x[c]
+    {
+      let b: usize = 0;
+      if (C >= 4) {
+        do {
+          const a = x0 + b;
+          v128.store(tm + b, f32x4.pmax(f32x4.pmax(v128.load(a), v128.load(a + cs)),
+            f32x4.pmax(v128.load(a + 2 * cs), v128.load(a + 3 * cs))));
+          b += 16;
+        } while (b < lenB);
+      } else {
+        do { v128.store(tm + b, v128.load(x0 + b)); b += 16; } while (b < lenB);
+      }
+      let c = C >= 4 ? 4 : 1;
+      for (; c + 4 <= C; c += 4) {
+        const cb = x0 + <usize>c * cs;
+        b = 0;
+        do {
+          const a = cb + b;
+          v128.store(tm + b, f32x4.pmax(v128.load(tm + b), f32x4.pmax(
+            f32x4.pmax(v128.load(a), v128.load(a + cs)),
+            f32x4.pmax(v128.load(a + 2 * cs), v128.load(a + 3 * cs)))));
+          b += 16;
+        } while (b < lenB);
+      }
+      for (; c < C; c++) {
+        const cb = x0 + <usize>c * cs;
+        b = 0;
+        do { v128.store(tm + b, f32x4.pmax(v128.load(tm + b), v128.load(cb + b))); b += 16; } while (b < lenB);
+      }
+    }
+    // pass 2: s = Σ_c exp(x[c] − m), classes in groups of 4 (the same grouping for every pixel)
+    {
+      let b: usize = 0;
+      do { v128.store(ts + b, ZERO); b += 16; } while (b < lenB);
+      let c = 0;
+      for (; c + 4 <= C; c += 4) {
+        const cb = x0 + <usize>c * cs;
+        b = 0;
+        do {
+          const a = cb + b;
+          const mv = v128.load(tm + b);
+          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
+          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
+          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
+          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
+          v128.store(ts + b, f32x4.add(v128.load(ts + b), f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3))));
+          b += 16;
+        } while (b < lenB);
+      }
+      for (; c < C; c++) {
+        const cb = x0 + <usize>c * cs;
+        b = 0;
+        do {
+          v128.store(ts + b, f32x4.add(v128.load(ts + b), vexp(f32x4.sub(v128.load(cb + b), v128.load(tm + b)),
+            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne)));
+          b += 16;
+        } while (b < lenB);
+      }
+    }
+    // finish 4 pixels at a time
+    for (let q = 0; q < len; q += 4) {
+      const nv = min(4, len - q);
+      const qb = <usize>q << 2;
+      const mv = v128.load(tm + qb);
+      const sv = v128.load(ts + qb);
+      const pix = p0 + q;
+      if (tp == 0) {
+        storeLanes(mp + (<usize>pix << 2), mv, nv);
+        storeLanes(lsp + (<usize>pix << 2), vlog(sv), nv);
+        continue;
+      }
+      const valid = laneMask(nv);
+      const tv = v128.load(tp + (<usize>pix << 2));
+      const live = v128.and(valid, i32x4.ge_s(tv, ZERO_I));
+      const tc = v128.and(tv, live);
+      const a = x0 + qb;
+      let xt = f32x4.splat(load<f32>(a + <usize>i32x4.extract_lane(tc, 0) * cs));
+      xt = f32x4.replace_lane(xt, 1, load<f32>(a + <usize>i32x4.extract_lane(tc, 1) * cs + 4));
+      xt = f32x4.replace_lane(xt, 2, load<f32>(a + <usize>i32x4.extract_lane(tc, 2) * cs + 8));
+      xt = f32x4.replace_lane(xt, 3, load<f32>(a + <usize>i32x4.extract_lane(tc, 3) * cs + 12));
+      const loss = finish4(sv, mv, xt, tc, valid, wp, live);
+      cnt -= i32x4.extract_lane(live, 0) + i32x4.extract_lane(live, 1) + i32x4.extract_lane(live, 2) + i32x4.extract_lane(live, 3);
+      if (outp) storeLanes(outp + (<usize>pix << 2), loss, nv);
+      acc += hsumF64(loss);
+    }
+  }
+  gCount = cnt;
+  if (!wp) gWeightSum = <f64>cnt;
+  return acc;
+}
+
+// Exported entry points of the SIMD kernels. In the scalar build the SIMD bodies are not compiled
+// (a constant condition compiles only its taken branch) and the host never calls these.
+export function rowsT4(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
+  if (ASC_FEATURE_SIMD) return rowsT4Simd(xp, tp, wp, n, C, outp, mp, lsp, scratch);
+  else return NaN;
+}
+export function rowsLong(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize): f64 {
+  if (ASC_FEATURE_SIMD) return rowsLongSimd(xp, tp, wp, n, C, outp, mp, lsp);
+  else return NaN;
+}
+export function spatial(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
+  if (ASC_FEATURE_SIMD) return spatialSimd(xp, S, tp, wp, n, C, outp, mp, lsp, scratch);
+  else return NaN;
+}

@@ -1,0 +1,429 @@
+// The cross-entropy engine's public API: instantiate a build of the wasm kernels, evaluate PyTorch's
+// cross_entropy / nll_loss and TF.js's softmaxCrossEntropy on typed-array tensors, with PyTorch's
+// exact errors. Runtime-neutral (no Node, no DOM): hosts hand over the wasm bytes or module.
+
+import { blockItems, blocksOf, blockCount, finishTfjs, finishTorch, type Block } from './finish';
+import { planTfjs, planTorch, type LossPlan } from './semantics';
+import {
+  EngineInputError, TorchError,
+  type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
+} from './types';
+
+export type EngineFileName = 'ce-relaxed.wasm' | 'ce-simd.wasm' | 'ce-scalar.wasm';
+
+/** The wasm to instantiate: its bytes or an already compiled module (a webview worker gets either). */
+export interface EngineSource {
+  readonly bytes?: BufferSource;
+  readonly module?: WebAssembly.Module;
+}
+
+/** The engine's kernels, as the wasm module exports them (compute/assembly/index.ts). */
+interface Kernels {
+  readonly memory: WebAssembly.Memory;
+  heapBase(): number;
+  simdLevel(): number;
+  weightSum(): number;
+  count(): number;
+  convertTargetsI64(src: number, dst: number, n: number, C: number, ignore: bigint): number;
+  convertTargetsI32(src: number, dst: number, n: number, C: number, ignore: bigint): number;
+  convertTargetsU8(src: number, dst: number, n: number, C: number, ignore: bigint): number;
+  rowsT4(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
+  rowsLong(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number): number;
+  spatial(xp: number, S: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
+  statsF32(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
+  statsF64(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
+  indexLossF32(xp: number, is: number, cs: number, C: number, n: number, tp: number, wp: number, mp: number, lsp: number, eps: number, outp: number): number;
+  indexLossF64(xp: number, is: number, cs: number, C: number, n: number, tp: number, wp: number, mp: number, lsp: number, eps: number, outp: number): number;
+  probLossF32(xp: number, is: number, cs: number, C: number, n: number, yp: number, wp: number, mp: number, lsp: number, eps: number, numClasses: number, outp: number): number;
+  probLossF64(xp: number, is: number, cs: number, C: number, n: number, yp: number, wp: number, mp: number, lsp: number, eps: number, numClasses: number, outp: number): number;
+  logProbF32(xp: number, is: number, cs: number, C: number, n: number, mp: number, lsp: number, outp: number): void;
+  logProbF64(xp: number, is: number, cs: number, C: number, n: number, mp: number, lsp: number, outp: number): void;
+}
+
+/** What a block computation returns: the partials, per-item values, log_prob, or the first bad target. */
+export interface BlockResults {
+  /** [loss, weight, count] per block, in block order. */
+  readonly partials: Float64Array;
+  readonly values?: Float32Array | Float64Array;
+  readonly logProb?: Float32Array | Float64Array;
+  /** The first out-of-range target in memory order (PyTorch's E16), when there is one. */
+  readonly badTarget?: { readonly index: number; readonly value: string };
+}
+
+export interface ComputeRequest {
+  readonly plan: LossPlan;
+  /** logits (or log-probabilities for nll_loss) */
+  readonly input: Tensor;
+  /** index targets, or probability targets / TF.js labels */
+  readonly target: Tensor;
+  /** per-class weights (torch) */
+  readonly weight?: Tensor;
+  /** Items per block: pass the full problem's value when computing a shard of it. */
+  readonly blockItems?: number;
+  /** Keep per-item losses (reduction 'none', TF.js weights). */
+  readonly wantValues?: boolean;
+}
+
+export interface Engine {
+  readonly kind: EngineKind;
+  /** `F.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)`; throws TorchError. */
+  crossEntropy(input: Tensor, target: Tensor, options?: LossOptions): LossResult;
+  /** `F.nll_loss(input, target, weight, ignore_index, reduction)` on log-probabilities; throws TorchError. */
+  nllLoss(input: Tensor, target: Tensor, options?: LossOptions): LossResult;
+  /** TF.js `tf.losses.softmaxCrossEntropy(onehotLabels, logits, weights, labelSmoothing, reduction)`; throws TfjsError. */
+  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options?: TfjsLossOptions): LossResult;
+  /**
+   * A float32 tensor living in the engine's memory, for zero-copy input: fill `data`, then pass the
+   * tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it again
+   * after another allocation or evaluation rather than keeping an old view.
+   */
+  allocInput(shape: readonly number[]): Tensor;
+  /** As allocInput, any dtype (targets, weights). */
+  allocTensor(shape: readonly number[], dtype: TensorDtype): Tensor;
+  /** Releases an allocInput/allocTensor tensor. */
+  free(tensor: Tensor): void;
+  /** Block-level computation for worker pools: partial sums in the fixed block order. */
+  computeBlocks(request: ComputeRequest): BlockResults;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build selection
+
+/** A module with one `v128.const` function: validates where SIMD is available. */
+const SIMD_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  1, 5, 1, 0x60, 0, 1, 0x7b,
+  3, 2, 1, 0,
+  0x0a, 0x16, 1, 0x14, 0, 0xfd, 0x0c, ...new Array<number>(16).fill(0), 0x0b,
+]);
+
+/** A module with one `f32x4.relaxed_madd` of three constants: validates where relaxed SIMD is. */
+const RELAXED_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  1, 5, 1, 0x60, 0, 1, 0x7b,
+  3, 2, 1, 0,
+  0x0a, 0x3d, 1, 0x3b, 0,
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x0c, ...new Array<number>(16).fill(0),
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd (0xfd 0x105)
+  0x0b,
+]);
+
+/**
+ * The build this runtime can run, best first: relaxed SIMD (FMA), SIMD, scalar. `validate` is
+ * `WebAssembly.validate` (a parameter so a host can force a build in tests).
+ */
+export function selectEngineFile(validate: (bytes: Uint8Array<ArrayBuffer>) => boolean = b => WebAssembly.validate(b)): EngineFileName {
+  if (validate(RELAXED_PROBE)) return 'ce-relaxed.wasm';
+  if (validate(SIMD_PROBE)) return 'ce-simd.wasm';
+  return 'ce-scalar.wasm';
+}
+
+/** Instantiates the engine from wasm bytes or a compiled module. */
+export async function createEngine(src: EngineSource | BufferSource | WebAssembly.Module): Promise<Engine> {
+  let module: WebAssembly.Module;
+  if (src instanceof WebAssembly.Module) module = src;
+  else if (ArrayBuffer.isView(src) || src instanceof ArrayBuffer) module = await WebAssembly.compile(src);
+  else if (src.module) module = src.module;
+  else if (src.bytes) module = await WebAssembly.compile(src.bytes);
+  else throw new EngineInputError('createEngine needs the wasm bytes or a compiled module');
+  const instance = await WebAssembly.instantiate(module, { env: { abort: wasmAbort } });
+  return new WasmEngine(instance.exports as unknown as Kernels);
+}
+
+/** Synchronous instantiation from a compiled module (workers that already hold one). */
+export function createEngineSync(module: WebAssembly.Module): Engine {
+  const instance = new WebAssembly.Instance(module, { env: { abort: wasmAbort } });
+  return new WasmEngine(instance.exports as unknown as Kernels);
+}
+
+function wasmAbort(): never {
+  throw new Error('internal: the cross-entropy kernel aborted');
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine
+
+const PAGE = 65536;
+const align = (n: number) => Math.ceil(n / 64) * 64;
+const sizeOf: Readonly<Record<TensorDtype, number>> = {
+  float16: 2, float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
+  uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
+};
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+/** Bytes the SIMD kernels may read past a logits buffer: 3 rows (t4 groups) + one vector. */
+const slackFor = (shape: readonly number[]) => 3 * 4 * (shape.length >= 2 ? shape[1]! : shape[0] ?? 0) + 64;
+
+interface Allocation { ptr: number; bytes: number; freed: boolean }
+
+const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
+
+class WasmEngine implements Engine {
+  readonly kind: EngineKind;
+  private readonly k: Kernels;
+  private readonly simd: boolean;
+  private readonly base: number;
+  private readonly allocs: Allocation[] = [];
+  /** tensor objects and their data views → allocation, so a view detached by growth still resolves */
+  private readonly owned = new WeakMap<object, Allocation>();
+
+  constructor(kernels: Kernels) {
+    this.k = kernels;
+    const level = kernels.simdLevel();
+    this.kind = level === 2 ? 'wasm-relaxed-simd' : level === 1 ? 'wasm-simd' : 'wasm-scalar';
+    this.simd = level > 0;
+    this.base = align(kernels.heapBase());
+  }
+
+  crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}): LossResult {
+    return this.runTorch(planTorch('cross_entropy', input, target, options), input, target, options.weight);
+  }
+
+  nllLoss(input: Tensor, target: Tensor, options: LossOptions = {}): LossResult {
+    return this.runTorch(planTorch('nll_loss', input, target, options), input, target, options.weight);
+  }
+
+  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options: TfjsLossOptions = {}): LossResult {
+    const plan = planTfjs(onehotLabels, logits, options);
+    const t0 = now();
+    const wantValues = plan.tfjsReduction === 'NONE' || !!options.weights;
+    const r = this.computeBlocks({ plan, input: logits, target: onehotLabels, wantValues });
+    const fin = finishTfjs(plan, r.partials, r.values as Float32Array | undefined, options.weights);
+    return {
+      loss: fin.loss, shape: fin.shape, values: fin.values, elapsedMs: now() - t0, engine: this.kind, dtype: 'float32',
+    };
+  }
+
+  private runTorch(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined): LossResult {
+    const t0 = now();
+    const r = this.computeBlocks({ plan, input, target, weight, wantValues: plan.reduction === 'none' });
+    if (r.badTarget) throw new TorchError('IndexError', `Target ${r.badTarget.value} is out of bounds.`);
+    const loss = finishTorch(plan, r.partials);
+    return {
+      loss,
+      shape: plan.reduction === 'none' ? plan.itemShape : [],
+      values: r.values,
+      logProb: r.logProb,
+      elapsedMs: now() - t0,
+      engine: this.kind,
+      dtype: plan.dtype,
+    };
+  }
+
+  // ---- memory
+
+  allocInput(shape: readonly number[]): Tensor {
+    return this.allocTensor(shape, 'float32');
+  }
+
+  allocTensor(shape: readonly number[], dtype: TensorDtype): Tensor {
+    if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
+    const n = numel(shape);
+    const top = this.allocs.length ? this.allocs[this.allocs.length - 1]!.ptr + this.allocs[this.allocs.length - 1]!.bytes : this.base;
+    const a: Allocation = { ptr: align(top), bytes: align(n * sizeOf[dtype] + slackFor(shape)), freed: false };
+    this.ensure(a.ptr + a.bytes);
+    this.allocs.push(a);
+    const self = this;
+    let view: TypedArray | undefined;
+    const tensor: Tensor = {
+      dtype,
+      shape: [...shape],
+      get data(): TypedArray {
+        if (!view || view.byteLength === 0 && n > 0) {
+          view = self.view(dtype, a.ptr, n);
+          self.owned.set(view, a);
+        }
+        return view;
+      },
+    };
+    this.owned.set(tensor, a);
+    void tensor.data;
+    return tensor;
+  }
+
+  free(tensor: Tensor): void {
+    const a = this.owned.get(tensor) ?? this.owned.get(tensor.data);
+    if (!a) return;
+    a.freed = true;
+    while (this.allocs.length && this.allocs[this.allocs.length - 1]!.freed) this.allocs.pop();
+  }
+
+  private userTop(): number {
+    const last = this.allocs[this.allocs.length - 1];
+    return last ? align(last.ptr + last.bytes) : this.base;
+  }
+
+  private ensure(end: number): void {
+    const mem = this.k.memory;
+    if (end > mem.buffer.byteLength) {
+      const pages = Math.ceil((end - mem.buffer.byteLength) / PAGE);
+      try {
+        mem.grow(pages);
+      } catch {
+        throw new EngineInputError(`the inputs need ${Math.ceil(end / 2 ** 20)} MiB of engine memory, more than this runtime allows`);
+      }
+    }
+  }
+
+  private view(dtype: TensorDtype, ptr: number, n: number): TypedArray {
+    const buf = this.k.memory.buffer;
+    switch (dtype) {
+      case 'float32': return new Float32Array(buf, ptr, n);
+      case 'float64': return new Float64Array(buf, ptr, n);
+      case 'int64': return new BigInt64Array(buf, ptr, n);
+      case 'int32': return new Int32Array(buf, ptr, n);
+      case 'uint8': case 'bool': return new Uint8Array(buf, ptr, n);
+      case 'int8': return new Int8Array(buf, ptr, n);
+      case 'int16': return new Int16Array(buf, ptr, n);
+      case 'uint16': case 'float16': return new Uint16Array(buf, ptr, n);
+      case 'uint32': return new Uint32Array(buf, ptr, n);
+      case 'uint64': return new BigUint64Array(buf, ptr, n);
+    }
+  }
+
+  /** The pointer of a tensor already in engine memory (zero copy), if it is one of ours. */
+  private ownPointer(t: Tensor, bytesNeeded: number): number | undefined {
+    const a = this.owned.get(t) ?? this.owned.get(t.data);
+    if (a && !a.freed && bytesNeeded <= a.bytes) {
+      // a view into the middle of an allocation (a subarray) starts at its own offset
+      const off = t.data.buffer === this.k.memory.buffer ? t.data.byteOffset : a.ptr;
+      if (off >= a.ptr && off + bytesNeeded <= a.ptr + a.bytes) return off;
+    }
+    return undefined;
+  }
+
+  // ---- computation
+
+  computeBlocks(req: ComputeRequest): BlockResults {
+    const { plan, input, target, weight } = req;
+    const k = this.k;
+    const f64 = plan.dtype === 'float64';
+    const es = f64 ? 8 : 4;
+    const { C, items } = plan;
+    const elems = plan.N * C * plan.S;
+    const B = req.blockItems ?? blockItems(C);
+    const nBlocks = blockCount(plan, B);
+    const partials = new Float64Array(nBlocks * 3);
+    const isProb = plan.kind === 'prob';
+
+    if (input.dtype === 'float16' || isProb && target.dtype === 'float16' || weight?.dtype === 'float16') {
+      throw new EngineInputError('float16 tensors are not supported by the engine: convert them to float32');
+    }
+
+    // Workspace layout after the caller's allocations: x | targets raw | targets i32 | weight | y |
+    // values | logProb | m | ls | scratch. Every region is 64-byte aligned with over-read slack.
+    const xBytes = elems * es;
+    let p = this.userTop();
+    const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, xBytes) : undefined;
+    const xp = xOwn ?? p;
+    if (xOwn === undefined) p = align(p + xBytes + 3 * 4 * C + 64);
+    const rawTBytes = isProb ? 0 : items * sizeOf[target.dtype];
+    const rawTp = p; p = align(p + rawTBytes + 16);
+    const tp = p; p = align(p + (isProb ? 0 : items * 4) + 64);
+    const wp = weight ? p : 0; p = align(p + (weight ? C * es : 0) + 16);
+    const yp = isProb ? p : 0; p = align(p + (isProb ? xBytes : 0) + 64);
+    const wantValues = !!req.wantValues;
+    const outp = wantValues ? p : 0; p = align(p + (wantValues ? items * es : 0) + 16);
+    const lpp = plan.returnLogProb ? p : 0; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
+    const mp = p; p = align(p + B * es + 64);
+    const lsp = p; p = align(p + B * es + 64);
+    const scratch = p; p = align(p + Math.max(C * 16 + 64, 2 * 512 * 4 + 64));
+    this.ensure(p);
+    const buf = k.memory.buffer;
+
+    // copy in (TypedArray.set converts between element types where the plan allows it)
+    if (xOwn === undefined && xBytes > 0) {
+      (f64 ? new Float64Array(buf, xp, elems) : new Float32Array(buf, xp, elems)).set(numbersOf(input));
+    }
+    if (weight) (f64 ? new Float64Array(buf, wp, C) : new Float32Array(buf, wp, C)).set(numbersOf(weight));
+    if (isProb && elems > 0) {
+      (f64 ? new Float64Array(buf, yp, elems) : new Float32Array(buf, yp, elems)).set(numbersOf(target));
+    }
+    if (!isProb && items > 0) {
+      const src = target.data;
+      const tOwn = this.ownPointer(target, rawTBytes);
+      const from = tOwn ?? rawTp;
+      if (tOwn === undefined) new Uint8Array(buf, rawTp, rawTBytes).set(new Uint8Array(src.buffer, src.byteOffset, rawTBytes));
+      const bad = plan.targetDtype === 'int64' ? k.convertTargetsI64(from, tp, items, C, plan.ignoreIndex)
+        : plan.targetDtype === 'int32' ? k.convertTargetsI32(from, tp, items, C, plan.ignoreIndex)
+        : k.convertTargetsU8(from, tp, items, C, plan.ignoreIndex);
+      if (bad >= 0) return { partials, badTarget: { index: bad, value: String(src[bad]) } };
+    }
+
+    // Fused SIMD kernels for the common case; otherwise row statistics then a scalar consumer.
+    const fused = this.simd && !f64 && C > 0 && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb;
+    const simdStats = this.simd && !f64 && C > 0;
+    const rows = plan.layout === 'rows';
+    const S = plan.S;
+    let b = 0;
+    for (const blk of blocksOf(plan, B)) {
+      const n = blk.end - blk.start;
+      // element offset of the block's first item, its item index, and the strides
+      const elemOff = rows ? blk.start * C : blk.image * C * S + blk.start;
+      const itemOff = rows ? blk.start : blk.image * S + blk.start;
+      const is = rows ? C : 1;
+      const cs = rows ? 1 : S;
+      const x = xp + elemOff * es;
+      const t = tp + itemOff * 4;
+      const out = outp ? outp + itemOff * es : 0;
+      let loss: number;
+      if (fused) {
+        loss = rows
+          ? (C <= 512 ? k.rowsT4(x, t, wp, n, C, out, 0, 0, scratch) : k.rowsLong(x, t, wp, n, C, out, 0, 0))
+          : k.spatial(x, S, t, wp, n, C, out, 0, 0, scratch);
+      } else if (plan.kind === 'nll') {
+        loss = f64 ? k.indexLossF64(x, is, cs, C, n, t, wp, 0, 0, 0, out) : k.indexLossF32(x, is, cs, C, n, t, wp, 0, 0, 0, out);
+      } else {
+        this.stats(simdStats, f64, rows, x, is, cs, C, S, n, mp, lsp, scratch);
+        if (isProb) {
+          const y = yp + elemOff * es;
+          loss = f64 ? k.probLossF64(x, is, cs, C, n, y, wp, mp, lsp, plan.eps, plan.epsDivisor, out)
+            : k.probLossF32(x, is, cs, C, n, y, wp, mp, lsp, plan.eps, plan.epsDivisor, out);
+        } else {
+          loss = f64 ? k.indexLossF64(x, is, cs, C, n, t, wp, mp, lsp, plan.eps, out)
+            : k.indexLossF32(x, is, cs, C, n, t, wp, mp, lsp, plan.eps, out);
+        }
+        if (lpp) {
+          const lp = lpp + elemOff * es;
+          if (f64) k.logProbF64(x, is, cs, C, n, mp, lsp, lp);
+          else k.logProbF32(x, is, cs, C, n, mp, lsp, lp);
+        }
+      }
+      partials[b * 3] = loss;
+      partials[b * 3 + 1] = k.weightSum();
+      partials[b * 3 + 2] = k.count();
+      b++;
+    }
+    const out = k.memory.buffer;
+    const copyOut = (ptr: number, len: number) => f64 ? new Float64Array(out, ptr, len).slice() : new Float32Array(out, ptr, len).slice();
+    return {
+      partials,
+      values: outp ? copyOut(outp, items) : undefined,
+      logProb: lpp ? copyOut(lpp, elems) : undefined,
+    };
+  }
+
+  private stats(simd: boolean, f64: boolean, rows: boolean, x: number, is: number, cs: number, C: number, S: number,
+                n: number, mp: number, lsp: number, scratch: number): void {
+    const k = this.k;
+    if (!simd) {
+      if (f64) k.statsF64(x, is, cs, C, n, mp, lsp);
+      else k.statsF32(x, is, cs, C, n, mp, lsp);
+    } else if (rows) {
+      if (C <= 512) k.rowsT4(x, 0, 0, n, C, 0, mp, lsp, scratch);
+      else k.rowsLong(x, 0, 0, n, C, 0, mp, lsp);
+    } else {
+      k.spatial(x, S, 0, 0, n, C, 0, mp, lsp, scratch);
+    }
+  }
+}
+
+/** A tensor's values as something TypedArray.set accepts (float16 was refused earlier). */
+function numbersOf(t: Tensor): ArrayLike<number> {
+  const d = t.data;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) return Array.from(d, Number);
+  return d;
+}
+
+export type { Block, LossPlan };
