@@ -1,0 +1,188 @@
+// Seeded random and hostile cases for the engine against the float64 reference: every size at the
+// SIMD width boundaries (C, spatial sizes and batch 1…2·lanes+1 = 9), the kernel switch points
+// (C = 512/513, chunk 2048), every option combination. Runtime-neutral so a child process with
+// --experimental-wasm-relaxed-simd can run it against the relaxed build (relaxedChild.mjs).
+import type { Engine } from '../../compute/engine';
+import type { LossOptions, Tensor } from '../../compute/types';
+import { referenceLoss, type RefCall } from './reference';
+
+export interface CaseFailure { name: string; detail: string }
+export interface SuiteReport { cases: number; failures: CaseFailure[]; maxElemErr: number; maxReducedErr: number }
+
+/** mulberry32 */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Relative error scaled so that values below 1 are compared absolutely. */
+const err = (a: number, e: number) => Math.abs(a - e) / Math.max(1, Math.abs(e));
+const sameSpecial = (a: number, e: number) => Number.isNaN(e) ? Number.isNaN(a) : a === e;
+
+export interface CaseSpec {
+  name: string;
+  fn: 'cross_entropy' | 'nll_loss';
+  shape: number[];
+  prob: boolean;
+  weighted: boolean;
+  ignoreIndex: number;
+  reduction: 'mean' | 'sum' | 'none';
+  eps: number;
+  logProb: boolean;
+  /** logits generator: 'normal' (scale 3), 'hostile' (±1e30, ±inf, NaN sprinkled), 'large' (1000 + 30·noise) */
+  values: 'normal' | 'hostile' | 'large';
+  dtype: 'float32' | 'float64';
+}
+
+export function makeCase(spec: CaseSpec, seed: number): { call: RefCall; input: Tensor; target: Tensor; options: LossOptions } {
+  const r = rng(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
+  const shape = spec.shape;
+  const N = shape.length === 1 ? 1 : shape[0]!;
+  const C = shape.length === 1 ? shape[0]! : shape[1]!;
+  const S = shape.slice(2).reduce((a, b) => a * b, 1);
+  const numel = N * C * S;
+  const F = spec.dtype === 'float64' ? Float64Array : Float32Array;
+  const x = new F(numel);
+  for (let i = 0; i < numel; i++) {
+    let v = spec.values === 'large' ? 1000 + 30 * normal() : 3 * normal();
+    if (spec.fn === 'nll_loss') v = -Math.abs(v);
+    if (spec.values === 'hostile') {
+      const u = r();
+      if (u < 0.04) v = 1e30; else if (u < 0.08) v = -1e30; else if (u < 0.11) v = -Infinity;
+      else if (u < 0.12) v = Infinity; else if (u < 0.13) v = NaN;
+    }
+    x[i] = v;
+  }
+  let target: Tensor;
+  let tvals: Float64Array | number[];
+  const itemShape = shape.length === 1 ? [] : [shape[0]!, ...shape.slice(2)];
+  if (spec.prob) {
+    const y = new F(numel);
+    for (let i = 0; i < numel; i++) y[i] = r() < 0.3 ? 0 : r();
+    target = { dtype: spec.dtype, shape, data: y };
+    tvals = Array.from(y);
+  } else {
+    const t = new BigInt64Array(N * S);
+    tvals = [];
+    for (let i = 0; i < N * S; i++) {
+      const v = r() < 0.15 ? spec.ignoreIndex : Math.floor(r() * C);
+      t[i] = BigInt(v);
+      tvals.push(v);
+    }
+    target = { dtype: 'int64', shape: itemShape, data: t };
+  }
+  const weight = spec.weighted ? F.from({ length: C }, () => r() < 0.1 ? 0 : r() * 2) : undefined;
+  const call: RefCall = {
+    fn: spec.fn, x: Array.from(x), shape, target: tvals, prob: spec.prob,
+    weight: weight ? Array.from(weight) : undefined, ignoreIndex: spec.ignoreIndex, reduction: spec.reduction, eps: spec.eps,
+  };
+  const options: LossOptions = {
+    weight: weight ? { dtype: spec.dtype, shape: [C], data: weight } : undefined,
+    ignoreIndex: spec.prob ? -100 : spec.ignoreIndex, reduction: spec.reduction, labelSmoothing: spec.eps, returnLogProb: spec.logProb,
+  };
+  return { call, input: { dtype: spec.dtype, shape, data: x }, target, options };
+}
+
+/** Runs one case; returns a failure description or undefined, and the errors seen. */
+export function checkCase(engine: Engine, spec: CaseSpec, seed: number, tol: { elem: number; reduced: number }):
+  { failure?: string; elemErr: number; reducedErr: number } {
+  const { call, input, target, options } = makeCase(spec, seed);
+  const ref = referenceLoss(call);
+  const res = spec.fn === 'nll_loss' ? engine.nllLoss(input, target, options) : engine.crossEntropy(input, target, options);
+  let elemErr = 0, reducedErr = 0;
+  if (spec.reduction === 'none') {
+    const v = res.values!;
+    if (v.length !== ref.values.length) return { failure: `values length ${v.length} ≠ ${ref.values.length}`, elemErr, reducedErr };
+    for (let i = 0; i < v.length; i++) {
+      const e = ref.values[i]!;
+      if (!Number.isFinite(e)) {
+        if (!sameSpecial(v[i]!, e)) return { failure: `value[${i}] = ${v[i]} ≠ ${e}`, elemErr, reducedErr };
+        continue;
+      }
+      const d = err(v[i]!, e);
+      elemErr = Math.max(elemErr, d);
+      if (!(d <= tol.elem)) return { failure: `value[${i}] = ${v[i]} vs ${e} (err ${d.toExponential(2)})`, elemErr, reducedErr };
+    }
+  } else {
+    const e = ref.loss!;
+    if (!Number.isFinite(e)) {
+      if (!sameSpecial(res.loss!, e)) return { failure: `loss ${res.loss} ≠ ${e}`, elemErr, reducedErr };
+    } else {
+      reducedErr = err(res.loss!, e);
+      // the result is rounded to the input's dtype: allow half an ulp of float32 on top
+      const allowed = tol.reduced + (spec.dtype === 'float32' ? 2 ** -24 : 0);
+      if (!(reducedErr <= allowed)) return { failure: `loss ${res.loss} vs ${e} (err ${reducedErr.toExponential(2)})`, elemErr, reducedErr };
+    }
+  }
+  if (spec.logProb) {
+    const lp = res.logProb!;
+    for (let i = 0; i < lp.length; i++) {
+      const e = ref.logProb[i]!;
+      if (!Number.isFinite(e)) {
+        if (!sameSpecial(lp[i]!, e)) return { failure: `logProb[${i}] = ${lp[i]} ≠ ${e}`, elemErr, reducedErr };
+        continue;
+      }
+      const d = err(lp[i]!, e);
+      if (!(d <= tol.elem)) return { failure: `logProb[${i}] = ${lp[i]} vs ${e} (err ${d.toExponential(2)})`, elemErr, reducedErr };
+    }
+  }
+  return { elemErr, reducedErr };
+}
+
+const specName = (s: CaseSpec) =>
+  `${s.fn} ${s.dtype} [${s.shape.join(',')}] ${s.prob ? 'prob' : 'index'} ${s.weighted ? 'w ' : ''}ii=${s.ignoreIndex} ${s.reduction} eps=${s.eps}${s.logProb ? ' logProb' : ''} ${s.values}`;
+
+/** The full grid; `quick` trims it (child processes). */
+export function suiteSpecs(quick = false): CaseSpec[] {
+  const specs: CaseSpec[] = [];
+  const reductions = ['mean', 'sum', 'none'] as const;
+  const r = rng(12345);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
+  const add = (shape: number[], values: CaseSpec['values'] = 'normal') => {
+    for (const reduction of reductions) {
+      const prob = r() < 0.25;
+      const fn = !prob && r() < 0.2 ? 'nll_loss' : 'cross_entropy';
+      specs.push({
+        name: '', fn, shape, prob, weighted: r() < 0.5,
+        ignoreIndex: prob ? -100 : pick([-100, -1, 0, 2, 255]),
+        reduction, eps: fn === 'nll_loss' ? 0 : pick([0, 0, 0.1, 0.3, 1]), logProb: fn === 'cross_entropy' && r() < 0.25,
+        values, dtype: r() < 0.1 ? 'float64' : 'float32',
+      });
+    }
+  };
+  const small = quick ? [1, 3, 4, 5, 8, 9] : [1, 2, 3, 4, 5, 6, 7, 8, 9];
+  for (const C of small) {
+    add([C]);
+    for (const N of small) add([N, C]);
+    for (const S of small) add([2, C, S]);
+  }
+  for (const C of [511, 512, 513, 2047, 2048, 2049, 4100]) add([quick ? 3 : 6, C]);
+  for (const shape of [[3, 5, 2, 7], [2, 21, 13, 11], [1, 3, 600], [2, 4, 3, 2, 5], [5, 1, 4], [4, 1]]) add(shape);
+  for (const shape of [[7, 5], [3, 9, 5], [6, 600]]) { add(shape, 'hostile'); add(shape, 'large'); }
+  for (const s of specs) s.name = specName(s);
+  return specs;
+}
+
+export function runSuite(engine: Engine, quick = false, tol = { elem: 2e-6, reduced: 1e-6 }): SuiteReport {
+  const specs = suiteSpecs(quick);
+  const failures: CaseFailure[] = [];
+  let maxElemErr = 0, maxReducedErr = 0;
+  specs.forEach((spec, i) => {
+    try {
+      const r = checkCase(engine, spec, 1000 + i, tol);
+      maxElemErr = Math.max(maxElemErr, r.elemErr);
+      maxReducedErr = Math.max(maxReducedErr, r.reducedErr);
+      if (r.failure) failures.push({ name: spec.name, detail: r.failure });
+    } catch (e) {
+      failures.push({ name: spec.name, detail: `threw ${String(e)}` });
+    }
+  });
+  return { cases: specs.length, failures, maxElemErr, maxReducedErr };
+}
