@@ -80,6 +80,12 @@ export interface ShapeFact {
   readonly bindings: readonly DimBinding[];
   /** True when the shape came from an annotation on this very declaration. */
   readonly annotated?: boolean;
+  /**
+   * For an unannotated declaration whose shape is fully inferred: "Annotate the inferred shape",
+   * inserting `  // @shape [N, C] float32` after the statement. The LSP offers it as a code action
+   * at the declaration (a refactoring, not a quick fix: nothing is wrong).
+   */
+  readonly fixes?: readonly Fix[];
 }
 
 export type LossFunction =

@@ -216,7 +216,8 @@ export function formatDim(d: Dim): string {
   switch (d.kind) {
     case 'const': return String(d.value);
     case 'unknown': return '?';
-    case 'variadic': return `*${d.name}`;
+    // An anonymous `...` group is named `...1`, `...2` (unique per occurrence) and prints as `...`.
+    case 'variadic': return d.name.startsWith('...') ? '...' : `*${d.name}`;
     case 'sym': {
       // Higher-degree terms first, then alphabetical; the constant last.
       const terms = [...d.poly].filter(([, v]) => v !== 0).sort(([ka], [kb]) => {
@@ -269,4 +270,12 @@ export function torchScalarTypeName(d: Dtype): string {
     int8: 'Char', int16: 'Short', int32: 'Int', int64: 'Long', uint8: 'Byte', bool: 'Bool',
   };
   return names[d];
+}
+
+/** `ceil(a / s)` for a positive integer `s`, as TF.js's `same`/`valid` output sizes compute it. */
+export function ceilDivKnown(a: Dim, s: number): Dim {
+  if (s === 1) return a;
+  if (a.kind === 'const') return constDim(Math.ceil(a.value / s));
+  if (a.kind !== 'sym') return UNKNOWN_DIM;
+  return symDim(`ceil(${formatDim(a).replace(/ /g, '')}/${s})`);
 }

@@ -56,3 +56,83 @@ export interface Finding {
   readonly dims?: readonly string[];
   readonly fixes?: readonly FixSpec[];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Everything else the interpreter tracks besides tensors. Unknown is a value: `UNKNOWN_VALUE`.
+
+/** A number; `dim` is its value as a dim: known (`21`), symbolic (`x.shape[0]` → `N`) or unknown. */
+export interface NumberValue {
+  readonly kind: 'number';
+  readonly dim: Dim;
+  /** A literal written as a float (`1.0`): PyTorch infers a floating dtype from it. */
+  readonly float?: boolean;
+}
+export interface StringValue {
+  readonly kind: 'string';
+  readonly value?: string;
+}
+export interface BoolValue {
+  readonly kind: 'bool';
+  readonly value?: boolean;
+}
+export interface NullValue {
+  readonly kind: 'null';
+}
+/** An array or tuple literal, a `shape`, the result of `torch.max(x, 1)`. */
+export interface ArrayValue {
+  readonly kind: 'array';
+  readonly elements: readonly Value[];
+}
+export interface ObjectValue {
+  readonly kind: 'object';
+  readonly props: ReadonlyMap<string, Value>;
+}
+/** Something reached from a tensor library's import: `torch`, `torch.nn`, `tf.layers.dense`. */
+export interface LibValue {
+  readonly kind: 'lib';
+  readonly profile: 'torch' | 'tfjs';
+  readonly path: readonly string[];
+}
+/**
+ * A callable built by the registry: a module instance (`new nn.Linear(4, 2)`), a TF.js layer or
+ * model, a loss module. `name` is for hover; the interpreter calls `apply` with the evaluated call.
+ */
+export interface LayerValue {
+  readonly kind: 'layer';
+  readonly name: string;
+  /** `forward`, `call`, `predict`, `apply` and a direct call all run this. */
+  readonly apply: (ctx: unknown, call: unknown) => Value;
+  /** Named sub-values (`linear.weight`, `model.layers`). */
+  readonly props?: ReadonlyMap<string, Value>;
+}
+/** A user function or method; `closure` and `self` are the interpreter's. */
+export interface FunctionValue {
+  readonly kind: 'function';
+  readonly fn: unknown;
+  readonly closure: unknown;
+  readonly self?: Value;
+}
+export interface ClassValue {
+  readonly kind: 'class';
+  readonly cls: unknown;
+  readonly closure: unknown;
+  readonly base?: Value;
+}
+export interface InstanceValue {
+  readonly kind: 'instance';
+  readonly cls: ClassValue;
+  readonly fields: Map<string, Value>;
+}
+export interface UnknownValue {
+  readonly kind: 'unknown';
+}
+
+export type Value =
+  | TensorValue | NumberValue | StringValue | BoolValue | NullValue | ArrayValue | ObjectValue
+  | LibValue | LayerValue | FunctionValue | ClassValue | InstanceValue | UnknownValue;
+
+export const UNKNOWN_VALUE: UnknownValue = Object.freeze({ kind: 'unknown' });
+
+export function numberValue(dim: Dim): NumberValue {
+  return { kind: 'number', dim };
+}

@@ -1,0 +1,283 @@
+// The analysis's entry point: a project of files (open texts over a host for the rest) analysed one
+// file at a time, with per-file caching keyed on the texts the result depended on. The language
+// server and the command line call exactly this.
+
+import type { AnalysisHost, AnalysisOptions, CancellationToken, Diagnostic, FileAnalysis } from './api';
+import { AnalysisCancelled } from './api';
+import { parseSignature } from './annotations';
+import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
+import { Interpreter, type ModuleResolver, type SignatureFunction } from './interpreter';
+import type { IrModule } from './ir';
+import { parseTypeScript } from './typescript/frontend';
+import type { FunctionValue, Value } from './values';
+
+export type * from './api';
+export { AnalysisCancelled } from './api';
+
+const INTERNAL_ERROR = 'TL9001';
+const SYNTAX_ERROR = 'TL9003';
+const CONFIG_SIGNATURE = 'TL1009';
+
+/** A problem in the options (a malformed `tensorlens.json` function description). */
+export interface ConfigProblem {
+  readonly code: string;
+  readonly name: string;
+  readonly message: string;
+}
+
+interface CacheEntry {
+  readonly text: string;
+  readonly result: FileAnalysis;
+  /** Every other file whose text the result depended on (imports, transitively), with that text. */
+  readonly deps: ReadonlyMap<string, string | undefined>;
+}
+
+interface ExportsEntry {
+  readonly text: string;
+  readonly exports: ReadonlyMap<string, Value>;
+  readonly deps: ReadonlyMap<string, string | undefined>;
+}
+
+const EMPTY_HOST: AnalysisHost = { readFile: () => undefined, fileExists: () => false };
+
+export class AnalysisProject {
+  private readonly open = new Map<string, string>();
+  private readonly results = new Map<string, CacheEntry>();
+  private readonly exportsCache = new Map<string, ExportsEntry>();
+  private readonly irCache = new Map<string, { text: string; ir: IrModule }>();
+  private userFunctions = new Map<string, FunctionValue>();
+  private problems: ConfigProblem[] = [];
+
+  constructor(private readonly host: AnalysisHost, private options: AnalysisOptions = {}) {
+    this.setOptions(options);
+  }
+
+  setOptions(options: AnalysisOptions): void {
+    this.options = options;
+    this.results.clear();
+    this.exportsCache.clear();
+    this.userFunctions = new Map();
+    this.problems = [];
+    for (const [name, text] of Object.entries(options.functions ?? {})) {
+      const { signature, errors } = parseSignature(String(text));
+      if (!signature || errors.length) {
+        const e = errors[0];
+        const detail = e ? formatTemplate(diagnosticDefinition(e.code).message, e.args) : 'unreadable';
+        this.problems.push({ code: CONFIG_SIGNATURE, name, message: formatTemplate(diagnosticDefinition(CONFIG_SIGNATURE).message, [name, detail]) });
+        continue;
+      }
+      const sig: SignatureFunction = { params: signature.params.map(p => ({ name: p.name, shape: p.shape, dtype: p.dtype })), returns: signature.returns };
+      this.userFunctions.set(name.replace(/\s+/g, ''), { kind: 'function', fn: sig, closure: undefined });
+    }
+  }
+
+  /** Malformed entries of `options.functions`, each as a TL1009 message. */
+  configProblems(): readonly ConfigProblem[] {
+    return this.problems;
+  }
+
+  updateFile(fileName: string, text: string): void {
+    this.open.set(fileName, text);
+  }
+
+  closeFile(fileName: string): void {
+    this.open.delete(fileName);
+  }
+
+  /** Known files that import `fileName` (directly or through other files), from the last analyses. */
+  importersOf(fileName: string): string[] {
+    const out: string[] = [];
+    for (const [f, e] of this.results) if (f !== fileName && e.deps.has(fileName)) out.push(f);
+    return out;
+  }
+
+  private textOf(fileName: string): string | undefined {
+    const t = this.open.get(fileName);
+    if (t !== undefined) return t;
+    try {
+      return this.host.readFile(fileName);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private irOf(fileName: string, text: string): IrModule {
+    const c = this.irCache.get(fileName);
+    if (c && c.text === text) return c.ir;
+    const ir = parseTypeScript(fileName, text);
+    this.irCache.set(fileName, { text, ir });
+    return ir;
+  }
+
+  private depsValid(deps: ReadonlyMap<string, string | undefined>): boolean {
+    for (const [f, t] of deps) if (this.textOf(f) !== t) return false;
+    return true;
+  }
+
+  analyze(fileName: string, token?: CancellationToken): FileAnalysis {
+    const text = this.textOf(fileName) ?? '';
+    const cached = this.results.get(fileName);
+    if (cached && cached.text === text && this.depsValid(cached.deps)) return cached.result;
+    const deps = new Map<string, string | undefined>();
+    let result: FileAnalysis;
+    try {
+      result = this.run(fileName, text, deps, token);
+    } catch (e) {
+      if (e instanceof AnalysisCancelled) throw e;
+      // Outside any one function (the front end itself failed): one internal diagnostic for the file.
+      const def = diagnosticDefinition(INTERNAL_ERROR);
+      const message = formatTemplate(def.message, ['file', e instanceof Error ? e.message : String(e)]);
+      result = {
+        fileName,
+        profile: null,
+        diagnostics: [{ fileName, range: { start: 0, end: Math.min(1, text.length) }, code: INTERNAL_ERROR, severity: def.severity, message, reason: def.reason, related: [], fixes: [] }],
+        shapes: [],
+        lossCalls: [],
+      };
+    }
+    this.results.set(fileName, { text, result, deps });
+    return result;
+  }
+
+  private resolver(deps: Map<string, string | undefined>, stack: Set<string>): ModuleResolver {
+    return {
+      torchModules: this.options.torchModules ?? [],
+      userFunctions: this.userFunctions,
+      exportsOf: (fromFile, specifier) => {
+        const target = this.resolve(fromFile, specifier);
+        if (!target) return undefined;
+        const text = this.textOf(target);
+        deps.set(target, text);
+        if (text === undefined || stack.has(target)) return undefined;
+        const cached = this.exportsCache.get(target);
+        if (cached && cached.text === text && this.depsValid(cached.deps)) {
+          for (const [f, t] of cached.deps) deps.set(f, t);
+          return cached.exports;
+        }
+        const own = new Map<string, string | undefined>();
+        stack.add(target);
+        try {
+          const ir = this.irOf(target, text);
+          const interp = new Interpreter(ir, text, this.resolver(own, stack), undefined, true);
+          const { exports } = interp.run();
+          this.exportsCache.set(target, { text, exports, deps: own });
+          for (const [f, t] of own) deps.set(f, t);
+          return exports;
+        } catch (e) {
+          if (e instanceof AnalysisCancelled) throw e;
+          return undefined;
+        } finally {
+          stack.delete(target);
+        }
+      },
+    };
+  }
+
+  /** `./losses` from `/p/src/train.ts` → `/p/src/losses.ts` (or `.tsx`, `/index.ts`). */
+  private resolve(fromFile: string, specifier: string): string | undefined {
+    const sep = fromFile.includes('\\') && !fromFile.includes('/') ? '\\' : '/';
+    const dir = fromFile.slice(0, Math.max(0, fromFile.lastIndexOf(sep)));
+    const base = normalizePath(`${dir}${sep}${specifier.split('/').join(sep)}`, sep);
+    const stem = base.replace(/\.(m?js|jsx)$/, '');
+    const candidates = [base, `${stem}.ts`, `${stem}.tsx`, `${stem}${sep}index.ts`, `${stem}${sep}index.tsx`];
+    for (const c of candidates) {
+      if (/\.tsx?$/.test(c) && (this.open.has(c) || this.safeExists(c))) return c;
+    }
+    return undefined;
+  }
+
+  private safeExists(f: string): boolean {
+    try {
+      return this.host.fileExists(f);
+    } catch {
+      return false;
+    }
+  }
+
+  private run(fileName: string, text: string, deps: Map<string, string | undefined>, token?: CancellationToken): FileAnalysis {
+    const ir = this.irOf(fileName, text);
+    const interp = new Interpreter(ir, text, this.resolver(deps, new Set([fileName])), token);
+    const out = interp.run();
+    const diagnostics: Diagnostic[] = [];
+    for (const e of ir.annotationErrors) {
+      const def = diagnosticDefinition(e.code);
+      diagnostics.push({
+        fileName, range: e.range, code: e.code, severity: def.severity,
+        message: formatTemplate(def.message, e.args), reason: def.reason && !/\{r\d\}/.test(def.reason) ? def.reason : undefined,
+        related: [], fixes: [],
+      });
+    }
+    if (ir.syntaxErrors.length) {
+      const first = ir.syntaxErrors[0];
+      const def = diagnosticDefinition(SYNTAX_ERROR);
+      diagnostics.push({ fileName, range: first.range, code: SYNTAX_ERROR, severity: def.severity, message: formatTemplate(def.message, [first.message]), reason: def.reason, related: [], fixes: [] });
+    }
+    diagnostics.push(...out.diagnostics);
+    return {
+      fileName,
+      profile: interp.fileProfile,
+      diagnostics: applyIgnores(text, dedupe(diagnostics)).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end),
+      shapes: out.shapes,
+      lossCalls: out.lossCalls,
+    };
+  }
+}
+
+/** Analyses one text on its own (imports of other project files are not followed). */
+export function analyzeText(fileName: string, text: string, options?: AnalysisOptions): FileAnalysis {
+  const p = new AnalysisProject(EMPTY_HOST, options);
+  p.updateFile(fileName, text);
+  return p.analyze(fileName);
+}
+
+function normalizePath(p: string, sep: string): string {
+  const parts: string[] = [];
+  for (const seg of p.split(sep)) {
+    if (seg === '.' || (seg === '' && parts.length > 0)) continue;
+    if (seg === '..' && parts.length > 1) parts.pop();
+    else parts.push(seg);
+  }
+  return parts.join(sep);
+}
+
+/** The same code at the same range once (a function analysed twice through different paths). */
+function dedupe(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds.filter(d => {
+    const k = `${d.code}:${d.range.start}:${d.range.end}:${d.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * `// tensor-lens-ignore TL2003` on the line above a diagnostic's start silences that code there;
+ * a bare `// tensor-lens-ignore` silences every code on the next line. (`#` comments for Python.)
+ */
+export function applyIgnores(text: string, ds: Diagnostic[]): Diagnostic[] {
+  if (!text.includes('tensor-lens-ignore')) return ds;
+  const lineStarts = [0];
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 10) lineStarts.push(i + 1);
+  const lineOf = (off: number) => {
+    let lo = 0, hi = lineStarts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (lineStarts[mid] <= off) lo = mid; else hi = mid - 1;
+    }
+    return lo;
+  };
+  const ignores = new Map<number, Set<string> | 'all'>();
+  const re = /(?:\/\/|#)\s*tensor-lens-ignore\b([^\n]*)/g;
+  for (let m = re.exec(text); m; m = re.exec(text)) {
+    const codes = m[1].match(/TL\d{4}/g);
+    const line = lineOf(m.index) + 1;
+    const prev = ignores.get(line);
+    if (!codes) ignores.set(line, 'all');
+    else if (prev !== 'all') ignores.set(line, new Set([...(prev ?? []), ...codes]));
+  }
+  return ds.filter(d => {
+    const ig = ignores.get(lineOf(d.range.start));
+    return !(ig === 'all' || ig?.has(d.code));
+  });
+}

@@ -1,0 +1,563 @@
+// The TypeScript front end: one `ts.createSourceFile` per file (no Program, no type checker) turned
+// into the language-neutral IR of ../ir.ts, with `@shape` comments parsed and attached to the
+// declarations, parameters and functions they describe.
+
+import ts from 'typescript';
+import type { TextRange } from '../api';
+import { parseShapeComment, type AnnotationError, type ShapeAnnotation } from '../annotations';
+import type { Expr, IrClass, IrFunction, IrImport, IrModule, Param, Pattern, Stmt, TypeInfo } from '../ir';
+
+/** Code for an annotation that is attached to nothing (or names no parameter); text in diagnosticTable.ts. */
+export const ANNOTATION_STRAY = 'TL1005';
+
+export function parseTypeScript(fileName: string, text: string): IrModule {
+  const kind = /\.tsx$/i.test(fileName) ? ts.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? ts.ScriptKind.JS : ts.ScriptKind.TS;
+  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
+  return new FrontEnd(sf, text).module();
+}
+
+interface CommentInfo {
+  readonly pos: number;
+  readonly end: number;
+  readonly annotations: readonly ShapeAnnotation[];
+  used: boolean;
+}
+
+class FrontEnd {
+  private readonly imports: IrImport[] = [];
+  private readonly exports = new Map<string, string>();
+  private readonly errors: AnnotationError[] = [];
+  /** Every comment containing `@shape`, by start offset. */
+  private readonly comments = new Map<number, CommentInfo>();
+
+  constructor(private readonly sf: ts.SourceFile, private readonly text: string) {}
+
+  module(): IrModule {
+    this.collectComments();
+    const body = this.statements(this.sf.statements);
+    for (const c of this.comments.values()) {
+      if (c.used) continue;
+      for (const a of c.annotations) this.errors.push({ code: ANNOTATION_STRAY, args: ['is not attached to a declaration, parameter or function'], range: a.range });
+    }
+    const diags = (this.sf as unknown as { parseDiagnostics?: readonly ts.DiagnosticWithLocation[] }).parseDiagnostics ?? [];
+    return {
+      fileName: this.sf.fileName,
+      imports: this.imports,
+      exports: this.exports,
+      body,
+      annotationErrors: this.errors,
+      syntaxErrors: diags.map(d => ({ message: ts.flattenDiagnosticMessageText(d.messageText, '\n'), range: { start: d.start, end: d.start + d.length } })),
+    };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Comments
+
+  private collectComments(): void {
+    if (!this.text.includes('@shape')) return;
+    const seen = new Set<number>();
+    const add = (ranges: ts.CommentRange[] | undefined) => {
+      for (const r of ranges ?? []) {
+        if (seen.has(r.pos)) continue;
+        seen.add(r.pos);
+        const t = this.text.slice(r.pos, r.end);
+        if (!t.includes('@shape')) continue;
+        const parsed = parseShapeComment(t, r.pos);
+        this.errors.push(...parsed.errors);
+        this.comments.set(r.pos, { pos: r.pos, end: r.end, annotations: parsed.annotations, used: parsed.annotations.length === 0 });
+      }
+    };
+    const visit = (n: ts.Node) => {
+      add(ts.getLeadingCommentRanges(this.text, n.pos));
+      add(ts.getTrailingCommentRanges(this.text, n.end));
+      add(ts.getLeadingCommentRanges(this.text, n.end));
+      ts.forEachChild(n, visit);
+    };
+    visit(this.sf);
+    add(ts.getLeadingCommentRanges(this.text, this.sf.endOfFileToken.pos));
+  }
+
+  /** Annotations in the comments before a node (JSDoc or `//`) and, if `trailing`, after it on the same line. */
+  private annotationsOf(n: ts.Node, trailing: boolean): ShapeAnnotation[] {
+    const out: ShapeAnnotation[] = [];
+    if (this.comments.size === 0) return out;
+    const take = (ranges: ts.CommentRange[] | undefined) => {
+      for (const r of ranges ?? []) {
+        const c = this.comments.get(r.pos);
+        if (c && !c.used) {
+          c.used = true;
+          out.push(...c.annotations);
+        }
+      }
+    };
+    take(ts.getLeadingCommentRanges(this.text, n.pos));
+    if (trailing) {
+      take(ts.getTrailingCommentRanges(this.text, n.end));
+      // `const x = f();  // @shape [N]` where the statement has no semicolon: the comment trails the last token.
+    }
+    return out;
+  }
+
+  private range(n: ts.Node): TextRange {
+    return { start: n.getStart(this.sf), end: n.end };
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Statements
+
+  private statements(list: readonly ts.Statement[]): Stmt[] {
+    const out: Stmt[] = [];
+    for (const s of list) this.statement(s, out);
+    return out;
+  }
+
+  private block(s: ts.Statement | undefined): Stmt[] {
+    if (!s) return [];
+    if (ts.isBlock(s)) return this.statements(s.statements);
+    const out: Stmt[] = [];
+    this.statement(s, out);
+    return out;
+  }
+
+  private isExported(n: ts.Node): boolean {
+    return (ts.canHaveModifiers(n) ? ts.getModifiers(n) ?? [] : []).some(m => m.kind === ts.SyntaxKind.ExportKeyword);
+  }
+
+  private statement(s: ts.Statement, out: Stmt[]): void {
+    const range = this.range(s);
+    if (ts.isVariableStatement(s)) {
+      const annotations = this.annotationsOf(s, true);
+      const exported = this.isExported(s);
+      const constant = (s.declarationList.flags & ts.NodeFlags.Const) !== 0;
+      for (const d of s.declarationList.declarations) {
+        if (exported && ts.isIdentifier(d.name)) this.exports.set(d.name.text, d.name.text);
+        if (this.requireImport(d)) continue;
+        out.push(this.declaration(d, constant, s.declarationList.declarations.length === 1 ? annotations : [], range));
+      }
+      if (s.declarationList.declarations.length > 1) this.releaseUnused(annotations);
+      return;
+    }
+    if (ts.isExpressionStatement(s)) {
+      const annotations = this.annotationsOf(s, true);
+      const e = s.expression;
+      if (ts.isBinaryExpression(e) && isAssignmentOperator(e.operatorToken.kind)) {
+        out.push(this.assignment(e, annotations[0], range));
+        if (annotations.length > 1) this.releaseUnused(annotations.slice(1));
+        return;
+      }
+      this.releaseUnused(annotations);
+      out.push({ kind: 'expr', expr: this.expr(e), range });
+      return;
+    }
+    if (ts.isIfStatement(s)) {
+      out.push({ kind: 'if', cond: this.expr(s.expression), then: this.block(s.thenStatement), else: this.block(s.elseStatement), range });
+      return;
+    }
+    if (ts.isForOfStatement(s) || ts.isForInStatement(s)) {
+      const init = s.initializer;
+      let binding: Pattern | undefined;
+      if (ts.isVariableDeclarationList(init)) binding = init.declarations[0] ? this.pattern(init.declarations[0].name) : undefined;
+      else binding = this.exprPattern(init);
+      out.push({ kind: 'loop', init: [], binding, iterable: this.expr(s.expression), body: this.block(s.statement), range });
+      return;
+    }
+    if (ts.isForStatement(s)) {
+      const init: Stmt[] = [];
+      if (s.initializer) {
+        if (ts.isVariableDeclarationList(s.initializer)) {
+          const constant = (s.initializer.flags & ts.NodeFlags.Const) !== 0;
+          for (const d of s.initializer.declarations) init.push(this.declaration(d, constant, [], this.range(d)));
+        } else {
+          init.push({ kind: 'expr', expr: this.expr(s.initializer), range: this.range(s.initializer) });
+        }
+      }
+      const body = this.block(s.statement);
+      if (s.incrementor) body.push({ kind: 'expr', expr: this.expr(s.incrementor), range: this.range(s.incrementor) });
+      out.push({ kind: 'loop', init, cond: s.condition && this.expr(s.condition), body, range });
+      return;
+    }
+    if (ts.isWhileStatement(s) || ts.isDoStatement(s)) {
+      out.push({ kind: 'loop', init: [], cond: this.expr(s.expression), body: this.block(s.statement), range });
+      return;
+    }
+    if (ts.isReturnStatement(s)) {
+      out.push({ kind: 'return', value: s.expression && this.expr(s.expression), range });
+      return;
+    }
+    if (ts.isThrowStatement(s)) {
+      out.push({ kind: 'expr', expr: this.expr(s.expression), range });
+      out.push({ kind: 'return', range });
+      return;
+    }
+    if (ts.isFunctionDeclaration(s)) {
+      const fn = this.fn(s, this.annotationsOf(s, false));
+      if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
+      out.push({ kind: 'function', fn, range });
+      return;
+    }
+    if (ts.isClassDeclaration(s)) {
+      this.releaseUnused(this.annotationsOf(s, false));
+      const cls = this.cls(s);
+      if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
+      out.push({ kind: 'class', cls, range });
+      return;
+    }
+    if (ts.isBlock(s)) {
+      out.push({ kind: 'block', body: this.statements(s.statements), range });
+      return;
+    }
+    if (ts.isTryStatement(s)) {
+      const handler = s.catchClause ? this.statements(s.catchClause.block.statements) : [];
+      out.push({ kind: 'try', body: this.statements(s.tryBlock.statements), handler, finalizer: s.finallyBlock ? this.statements(s.finallyBlock.statements) : [], range });
+      return;
+    }
+    if (ts.isSwitchStatement(s)) {
+      // Cases are alternatives; model them as a chain of branches with unknown conditions.
+      const cond = this.expr(s.expression);
+      let chain: Stmt[] = [];
+      for (const clause of [...s.caseBlock.clauses].reverse()) {
+        const body = this.statements(clause.statements);
+        chain = [{ kind: 'if', cond, then: body, else: chain, range: this.range(clause) }];
+      }
+      out.push({ kind: 'block', body: chain, range });
+      return;
+    }
+    if (ts.isLabeledStatement(s)) {
+      this.statement(s.statement, out);
+      return;
+    }
+    if (ts.isImportDeclaration(s)) {
+      this.importDeclaration(s);
+      return;
+    }
+    if (ts.isImportEqualsDeclaration(s)) {
+      const ref = s.moduleReference;
+      if (ts.isExternalModuleReference(ref) && ts.isStringLiteral(ref.expression)) {
+        this.imports.push({ module: ref.expression.text, namespace: s.name.text, names: [], range });
+      }
+      return;
+    }
+    if (ts.isExportDeclaration(s)) {
+      if (s.exportClause && ts.isNamedExports(s.exportClause) && !s.moduleSpecifier) {
+        for (const e of s.exportClause.elements) this.exports.set(e.name.text, (e.propertyName ?? e.name).getText(this.sf));
+      }
+      return;
+    }
+    if (ts.isExportAssignment(s)) {
+      if (ts.isIdentifier(s.expression)) this.exports.set('default', s.expression.text);
+      return;
+    }
+    // Type declarations, empty statements, `debugger`, `break`/`continue`: nothing to follow.
+  }
+
+  /** Annotations that could not be attached stay unused so they are reported as stray. */
+  private releaseUnused(annotations: readonly ShapeAnnotation[]): void {
+    if (annotations.length === 0) return;
+    for (const c of this.comments.values()) {
+      if (c.annotations.some(a => annotations.includes(a))) c.used = false;
+    }
+  }
+
+  private declaration(d: ts.VariableDeclaration, constant: boolean, annotations: ShapeAnnotation[], range: TextRange): Stmt {
+    const init = d.initializer;
+    // JSDoc on `const f = (x) => …` describes the function's parameters and return.
+    if (init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) {
+      const fn = this.fn(init, annotations, d.name);
+      return { kind: 'declare', target: this.pattern(d.name), init: { kind: 'function', fn, range: this.range(init) }, constant, range };
+    }
+    let annotation: ShapeAnnotation | undefined;
+    for (const a of annotations) {
+      if (a.target === undefined && !annotation) annotation = a;
+      else this.errors.push({ code: ANNOTATION_STRAY, args: [a.target === 'returns' ? 'describes a return value, but this is not a function' : a.target ? `names '${a.target.name}', but this is a variable declaration` : 'repeats an earlier annotation'], range: a.range });
+    }
+    return {
+      kind: 'declare',
+      target: this.pattern(d.name),
+      init: init && this.expr(init),
+      annotation,
+      type: d.type && this.typeInfo(d.type),
+      constant,
+      range,
+    };
+  }
+
+  private assignment(e: ts.BinaryExpression, annotation: ShapeAnnotation | undefined, range: TextRange): Stmt {
+    const op = e.operatorToken.kind;
+    let value = this.expr(e.right);
+    if (op !== ts.SyntaxKind.EqualsToken) {
+      // `x += y` is `x = x + y` for shapes.
+      const text = ts.tokenToString(op) ?? '';
+      value = { kind: 'binary', op: text.slice(0, -1), left: this.expr(e.left), right: value, range };
+    }
+    if (annotation && annotation.target !== undefined) {
+      this.errors.push({ code: ANNOTATION_STRAY, args: ['names a parameter, but this is an assignment'], range: annotation.range });
+      annotation = undefined;
+    }
+    return { kind: 'assign', target: this.expr(e.left), value, annotation, range };
+  }
+
+  private requireImport(d: ts.VariableDeclaration): boolean {
+    let init = d.initializer;
+    while (init && (ts.isAwaitExpression(init) || ts.isParenthesizedExpression(init))) init = init.expression;
+    if (!init || !ts.isCallExpression(init)) return false;
+    const isRequire = ts.isIdentifier(init.expression) && init.expression.text === 'require';
+    const isDynamicImport = init.expression.kind === ts.SyntaxKind.ImportKeyword;
+    if (!(isRequire || isDynamicImport) || init.arguments.length !== 1 || !ts.isStringLiteralLike(init.arguments[0])) return false;
+    const module = init.arguments[0].text;
+    if (ts.isIdentifier(d.name)) {
+      this.imports.push({ module, namespace: d.name.text, names: [], range: this.range(d) });
+    } else if (ts.isObjectBindingPattern(d.name)) {
+      const names = d.name.elements.flatMap(el => {
+        if (!ts.isIdentifier(el.name)) return [];
+        const imported = el.propertyName && ts.isIdentifier(el.propertyName) ? el.propertyName.text : el.name.text;
+        return [{ imported, local: el.name.text, range: this.range(el) }];
+      });
+      this.imports.push({ module, names, range: this.range(d) });
+    } else {
+      return false;
+    }
+    return true;
+  }
+
+  private importDeclaration(s: ts.ImportDeclaration): void {
+    if (!ts.isStringLiteral(s.moduleSpecifier)) return;
+    const module = s.moduleSpecifier.text;
+    const clause = s.importClause;
+    const names: { imported: string; local: string; range: TextRange }[] = [];
+    let namespace: string | undefined;
+    if (clause?.name) names.push({ imported: 'default', local: clause.name.text, range: this.range(clause.name) });
+    const nb = clause?.namedBindings;
+    if (nb && ts.isNamespaceImport(nb)) namespace = nb.name.text;
+    if (nb && ts.isNamedImports(nb)) {
+      for (const el of nb.elements) names.push({ imported: (el.propertyName ?? el.name).getText(this.sf), local: el.name.text, range: this.range(el) });
+    }
+    this.imports.push({ module, namespace, names, range: this.range(s) });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Functions and classes
+
+  private fn(n: ts.SignatureDeclarationBase & { body?: ts.Node }, annotations: ShapeAnnotation[], nameNode?: ts.BindingName): IrFunction {
+    const byParam = new Map<string, ShapeAnnotation>();
+    let returns: ShapeAnnotation | undefined;
+    const stray: ShapeAnnotation[] = [];
+    for (const a of annotations) {
+      if (a.target === 'returns') returns = a;
+      else if (a.target) byParam.set(a.target.name, a);
+      else stray.push(a);
+    }
+    const params: Param[] = [];
+    for (const p of n.parameters) {
+      const name = ts.isIdentifier(p.name) ? p.name.text : undefined;
+      if (name === 'this') continue;
+      let annotation = name !== undefined ? byParam.get(name) : undefined;
+      if (name !== undefined) byParam.delete(name);
+      // `function f(/** @shape [N] *\/ x)`: an annotation right before the parameter.
+      const own = this.annotationsOf(p, false);
+      if (own.length) annotation = own.find(a => a.target === undefined) ?? annotation;
+      params.push({
+        name,
+        pattern: name === undefined ? this.pattern(p.name) : undefined,
+        range: this.range(p.name),
+        annotation,
+        type: p.type && this.typeInfo(p.type),
+        defaultValue: p.initializer && this.expr(p.initializer),
+        rest: p.dotDotDotToken !== undefined,
+      });
+    }
+    for (const a of byParam.values()) this.errors.push({ code: ANNOTATION_STRAY, args: [`names '${(a.target as { name: string }).name}', which is not a parameter of this function`], range: (a.target as { range: TextRange }).range });
+    for (const a of stray) {
+      this.errors.push({ code: ANNOTATION_STRAY, args: ["has no parameter name or 'returns' on a function (write '@shape x [N, C]' or '@shape returns [N]')"], range: a.range });
+    }
+    const name = n.name && (ts.isIdentifier(n.name) || ts.isPrivateIdentifier(n.name) || ts.isStringLiteral(n.name)) ? n.name.text
+      : nameNode && ts.isIdentifier(nameNode) ? nameNode.text : undefined;
+    const nameRange = n.name ? this.range(n.name) : nameNode ? this.range(nameNode) : undefined;
+    const body = n.body;
+    let stmts: Stmt[] = [];
+    let bodyExpr: Expr | undefined;
+    if (body && ts.isBlock(body)) stmts = this.statements(body.statements);
+    else if (body) bodyExpr = this.expr(body as ts.Expression);
+    return {
+      name,
+      nameRange,
+      params,
+      returns,
+      returnType: n.type && this.typeInfo(n.type),
+      strayAnnotations: [],
+      body: stmts,
+      bodyExpr,
+      range: this.range(n),
+      isMethod: ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n),
+    };
+  }
+
+  private cls(n: ts.ClassLikeDeclaration): IrClass {
+    let ctor: IrFunction | undefined;
+    const methods: IrFunction[] = [];
+    const fields: { name: string; value?: Expr; range: TextRange; annotation?: ShapeAnnotation }[] = [];
+    for (const m of n.members) {
+      if (ts.isConstructorDeclaration(m)) {
+        ctor = this.fn(m, this.annotationsOf(m, false));
+        // `constructor(private fc: nn.Linear)` parameter properties are fields with unknown values.
+      } else if (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) {
+        methods.push(this.fn(m, this.annotationsOf(m, false)));
+      } else if (ts.isPropertyDeclaration(m) && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
+        const annotations = this.annotationsOf(m, true);
+        if (m.initializer && (ts.isArrowFunction(m.initializer) || ts.isFunctionExpression(m.initializer))) {
+          const fn = this.fn(m.initializer, annotations, undefined);
+          methods.push({ ...fn, name: m.name.text, nameRange: this.range(m.name) });
+          continue;
+        }
+        const annotation = annotations.find(a => a.target === undefined);
+        this.releaseUnused(annotations.filter(a => a !== annotation));
+        fields.push({ name: m.name.text, value: m.initializer && this.expr(m.initializer), range: this.range(m.name), annotation });
+      }
+    }
+    const heritage = n.heritageClauses?.find(h => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0];
+    return {
+      name: n.name?.text,
+      nameRange: n.name ? this.range(n.name) : undefined,
+      extendsExpr: heritage ? this.expr(heritage.expression) : undefined,
+      ctor,
+      methods,
+      fields,
+      range: this.range(n),
+    };
+  }
+
+  /** Rank from TF.js's types: `Tensor4D`, `tf.Tensor3D`, `Tensor<Rank.R3>`, `Scalar`; `Tensor` is a tensor of unknown rank. */
+  private typeInfo(t: ts.TypeNode): TypeInfo | undefined {
+    if (!ts.isTypeReferenceNode(t)) return undefined;
+    const name = ts.isIdentifier(t.typeName) ? t.typeName.text : t.typeName.right.text;
+    const m = /^Tensor([1-6])D$/.exec(name);
+    if (m) return { rank: Number(m[1]), isTensor: true };
+    if (name === 'Scalar') return { rank: 0, isTensor: true };
+    if (name === 'Tensor') {
+      const arg = t.typeArguments?.[0];
+      if (arg && ts.isTypeReferenceNode(arg)) {
+        const r = /^R([0-6])$/.exec(ts.isIdentifier(arg.typeName) ? arg.typeName.text : arg.typeName.right.text);
+        if (r) return { rank: Number(r[1]), isTensor: true };
+      }
+      return { isTensor: true };
+    }
+    return undefined;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Patterns and expressions
+
+  private pattern(n: ts.BindingName): Pattern {
+    const range = this.range(n);
+    if (ts.isIdentifier(n)) return { kind: 'name', name: n.text, range };
+    if (ts.isArrayBindingPattern(n)) {
+      return { kind: 'array', elements: n.elements.map(e => (ts.isOmittedExpression(e) || e.dotDotDotToken ? undefined : this.pattern(e.name))), range };
+    }
+    const props: { key: string; value: Pattern }[] = [];
+    for (const el of n.elements) {
+      if (el.dotDotDotToken) continue;
+      const key = el.propertyName ? (ts.isIdentifier(el.propertyName) || ts.isStringLiteral(el.propertyName) ? el.propertyName.text : undefined) : ts.isIdentifier(el.name) ? el.name.text : undefined;
+      if (key !== undefined) props.push({ key, value: this.pattern(el.name) });
+    }
+    return { kind: 'object', props, range };
+  }
+
+  private exprPattern(e: ts.Expression): Pattern | undefined {
+    if (ts.isIdentifier(e)) return { kind: 'name', name: e.text, range: this.range(e) };
+    return undefined;
+  }
+
+  private expr(e: ts.Expression): Expr {
+    const range = this.range(e);
+    switch (e.kind) {
+      case ts.SyntaxKind.Identifier: {
+        const name = (e as ts.Identifier).text;
+        return name === 'undefined' ? { kind: 'null', range } : { kind: 'name', name, range };
+      }
+      case ts.SyntaxKind.NumericLiteral: {
+        const t = (e as ts.NumericLiteral).text;
+        return { kind: 'number', value: Number(t), range, float: /[.eE]/.test(t) && !/^0[xXbBoO]/.test(t) };
+      }
+      case ts.SyntaxKind.StringLiteral:
+      case ts.SyntaxKind.NoSubstitutionTemplateLiteral: return { kind: 'string', value: (e as ts.StringLiteral).text, range };
+      case ts.SyntaxKind.TrueKeyword: return { kind: 'bool', value: true, range };
+      case ts.SyntaxKind.FalseKeyword: return { kind: 'bool', value: false, range };
+      case ts.SyntaxKind.NullKeyword: return { kind: 'null', range };
+      case ts.SyntaxKind.ThisKeyword: return { kind: 'this', range };
+    }
+    if (ts.isArrayLiteralExpression(e)) {
+      if (e.elements.some(el => ts.isSpreadElement(el) || ts.isOmittedExpression(el))) {
+        return { kind: 'opaque', parts: e.elements.map(el => this.expr(ts.isSpreadElement(el) ? el.expression : el)), range };
+      }
+      return { kind: 'array', elements: e.elements.map(el => this.expr(el)), range };
+    }
+    if (ts.isObjectLiteralExpression(e)) {
+      const props: { key: string; value: Expr; range: TextRange }[] = [];
+      for (const p of e.properties) {
+        if (ts.isPropertyAssignment(p) && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) {
+          props.push({ key: p.name.text, value: this.expr(p.initializer), range: this.range(p) });
+        } else if (ts.isShorthandPropertyAssignment(p)) {
+          props.push({ key: p.name.text, value: { kind: 'name', name: p.name.text, range: this.range(p.name) }, range: this.range(p) });
+        } else if (ts.isMethodDeclaration(p) && ts.isIdentifier(p.name)) {
+          const fn = this.fn(p, this.annotationsOf(p, false));
+          props.push({ key: p.name.text, value: { kind: 'function', fn, range: this.range(p) }, range: this.range(p) });
+        }
+      }
+      return { kind: 'object', props, range };
+    }
+    if (ts.isPropertyAccessExpression(e)) {
+      return { kind: 'member', object: this.expr(e.expression), property: e.name.text, propertyRange: this.range(e.name), range };
+    }
+    if (ts.isElementAccessExpression(e)) {
+      const arg = e.argumentExpression;
+      if (ts.isStringLiteral(arg)) return { kind: 'member', object: this.expr(e.expression), property: arg.text, propertyRange: this.range(arg), range };
+      return { kind: 'index', object: this.expr(e.expression), index: this.expr(arg), range };
+    }
+    if (ts.isCallExpression(e)) {
+      if (e.arguments.some(a => ts.isSpreadElement(a))) {
+        return { kind: 'opaque', parts: [this.expr(e.expression), ...e.arguments.map(a => this.expr(ts.isSpreadElement(a) ? a.expression : a))], range };
+      }
+      return { kind: 'call', callee: this.expr(e.expression), args: e.arguments.map(a => this.expr(a)), range };
+    }
+    if (ts.isNewExpression(e)) {
+      return { kind: 'new', callee: this.expr(e.expression), args: (e.arguments ?? []).filter(a => !ts.isSpreadElement(a)).map(a => this.expr(a)), range };
+    }
+    if (ts.isPrefixUnaryExpression(e)) {
+      if (e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)) return { kind: 'number', value: -Number(e.operand.text), range, float: /[.eE]/.test(e.operand.text) };
+      return { kind: 'unary', op: ts.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
+    }
+    if (ts.isPostfixUnaryExpression(e)) return { kind: 'unary', op: ts.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
+    if (ts.isBinaryExpression(e)) {
+      if (isAssignmentOperator(e.operatorToken.kind)) {
+        // An assignment inside an expression: keep the value, but the variable it writes becomes untracked.
+        return { kind: 'opaque', parts: [this.expr(e.left), this.expr(e.right)], range };
+      }
+      return { kind: 'binary', op: e.operatorToken.getText(this.sf), left: this.expr(e.left), right: this.expr(e.right), range };
+    }
+    if (ts.isConditionalExpression(e)) {
+      return { kind: 'conditional', cond: this.expr(e.condition), whenTrue: this.expr(e.whenTrue), whenFalse: this.expr(e.whenFalse), range };
+    }
+    if (ts.isArrowFunction(e) || ts.isFunctionExpression(e)) {
+      return { kind: 'function', fn: this.fn(e, this.annotationsOf(e, false)), range };
+    }
+    if (ts.isClassExpression(e)) return { kind: 'class', cls: this.cls(e), range };
+    if (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e) || ts.isAwaitExpression(e)) {
+      return { kind: 'wrapped', inner: this.expr(e.expression), range };
+    }
+    if (ts.isAsExpression(e) || ts.isTypeAssertionExpression(e) || ts.isSatisfiesExpression(e)) {
+      return { kind: 'wrapped', inner: this.expr(e.expression), type: this.typeInfo(e.type), range };
+    }
+    const parts: Expr[] = [];
+    ts.forEachChild(e, c => {
+      if (ts.isExpression(c)) parts.push(this.expr(c));
+    });
+    return { kind: 'opaque', parts, range };
+  }
+}
+
+function isAssignmentOperator(k: ts.SyntaxKind): boolean {
+  return k >= ts.SyntaxKind.FirstAssignment && k <= ts.SyntaxKind.LastAssignment;
+}
+
+function isDefault(n: ts.Node): boolean {
+  return (ts.canHaveModifiers(n) ? ts.getModifiers(n) ?? [] : []).some(m => m.kind === ts.SyntaxKind.DefaultKeyword);
+}
