@@ -35,6 +35,24 @@ export function allocate(dtype: TensorDtype, length: number): TypedArray {
   }
 }
 
+/** A typed-array view of `count` elements at byte `offset` of `buffer` (which must be aligned). */
+export function viewElements(buffer: ArrayBufferLike, offset: number, dtype: TensorDtype, count: number): TypedArray {
+  switch (dtype) {
+    case 'float16': return new Uint16Array(buffer, offset, count);
+    case 'float32': return new Float32Array(buffer, offset, count);
+    case 'float64': return new Float64Array(buffer, offset, count);
+    case 'int8': return new Int8Array(buffer, offset, count);
+    case 'int16': return new Int16Array(buffer, offset, count);
+    case 'int32': return new Int32Array(buffer, offset, count);
+    case 'int64': return new BigInt64Array(buffer, offset, count);
+    case 'uint8': return new Uint8Array(buffer, offset, count);
+    case 'uint16': return new Uint16Array(buffer, offset, count);
+    case 'uint32': return new Uint32Array(buffer, offset, count);
+    case 'uint64': return new BigUint64Array(buffer, offset, count);
+    case 'bool': return new Uint8Array(buffer, offset, count);
+  }
+}
+
 /**
  * Number of elements in `shape`, or an error when a dim is not a non-negative safe integer or the
  * product leaves the safe-integer range (a lying header must not wrap around to a small number).
@@ -77,15 +95,33 @@ export function copyElements(
   return out;
 }
 
-/** Reverses each `size`-byte group in place. */
+/**
+ * Reverses each `size`-byte group in place. `raw` is aligned to `size` (it views a fresh typed array),
+ * so the swap works on whole 16/32-bit words rather than single bytes.
+ */
 export function swapBytes(raw: Uint8Array, size: number): void {
-  for (let i = 0; i + size <= raw.length; i += size) {
-    for (let a = i, b = i + size - 1; a < b; a++, b--) {
-      const t = raw[a]!;
-      raw[a] = raw[b]!;
-      raw[b] = t;
+  if (size === 2) {
+    const u = new Uint16Array(raw.buffer, raw.byteOffset, raw.length >> 1);
+    for (let i = 0; i < u.length; i++) {
+      const v = u[i]!;
+      u[i] = ((v & 0xff) << 8) | (v >>> 8);
+    }
+  } else if (size === 4 || size === 8) {
+    const u = new Uint32Array(raw.buffer, raw.byteOffset, raw.length >> 2);
+    for (let i = 0; i < u.length; i++) u[i] = bswap32(u[i]!);
+    // An 8-byte element is its two swapped words in the opposite order.
+    if (size === 8) {
+      for (let i = 0; i + 1 < u.length; i += 2) {
+        const t = u[i]!;
+        u[i] = u[i + 1]!;
+        u[i + 1] = t;
+      }
     }
   }
+}
+
+function bswap32(v: number): number {
+  return (((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24)) >>> 0;
 }
 
 /** numpy and safetensors store bools as bytes; anything non-zero is true, and the tensor holds 0/1. */
@@ -94,25 +130,39 @@ function normalizeBools(raw: Uint8Array): void {
 }
 
 /**
- * Reorders Fortran-order (column-major) data into C order. Walks the output in C order with an
- * odometer over the multi-index while tracking the matching column-major offset incrementally.
+ * Reorders Fortran-order (column-major) data into C order: output element (i0, …, ik) in C order is
+ * input element i0 + i1·d0 + i2·d0·d1 + …. The outer dims are walked with an odometer that keeps the
+ * column-major offset incrementally; the innermost C dim is a strided gather. Elements are moved as
+ * raw bits (never through float registers, so NaN payloads survive).
  */
 export function fortranToC<T extends TypedArray>(data: T, shape: readonly number[]): T {
   const rank = shape.length;
   if (rank < 2 || data.length === 0) return data;
   const out = new (data.constructor as new (n: number) => T)(data.length);
-  // Column-major strides: the first dim varies fastest.
+  const words = data.BYTES_PER_ELEMENT === 8 ? 2 : 1;
+  const unit = data.BYTES_PER_ELEMENT === 1 ? Uint8Array : data.BYTES_PER_ELEMENT === 2 ? Uint16Array : Uint32Array;
+  const src = new unit(data.buffer, data.byteOffset, data.length * words);
+  const dst = new unit(out.buffer, out.byteOffset, out.length * words);
+  // Column-major strides in elements: the first dim varies fastest.
   const fStride = new Array<number>(rank);
   fStride[0] = 1;
   for (let k = 1; k < rank; k++) fStride[k] = fStride[k - 1]! * shape[k - 1]!;
-  const index = new Array<number>(rank).fill(0);
-  const src = data as unknown as ArrayLike<number | bigint> & { [i: number]: number | bigint };
-  const dst = out as unknown as { [i: number]: number | bigint };
-  let f = 0;
-  for (let c = 0; c < data.length; c++) {
-    dst[c] = src[f]!;
-    // Advance the C-order odometer (last dim fastest) and adjust the Fortran offset to match.
-    for (let k = rank - 1; k >= 0; k--) {
+  const inner = shape[rank - 1]!;
+  const innerStride = fStride[rank - 1]! * words;
+  const index = new Array<number>(rank - 1).fill(0);
+  let f = 0; // column-major offset of the current outer index, in elements
+  let c = 0; // output position, in words
+  const outer = data.length / inner;
+  for (let o = 0; o < outer; o++) {
+    if (words === 1) {
+      for (let j = 0, s = f; j < inner; j++, s += innerStride) dst[c++] = src[s]!;
+    } else {
+      for (let j = 0, s = f * 2; j < inner; j++, s += innerStride) {
+        dst[c++] = src[s]!;
+        dst[c++] = src[s + 1]!;
+      }
+    }
+    for (let k = rank - 2; k >= 0; k--) {
       index[k]!++;
       f += fStride[k]!;
       if (index[k]! < shape[k]!) break;

@@ -41,6 +41,12 @@ export interface TensorFileContents {
 export interface ReadOptions {
   /** Refuse to decode more than this many bytes of array data (default 1 GiB). */
   readonly maxBytes?: number;
+  /**
+   * `.npy` only: return a view into `bytes` instead of a copy when the data is little-endian, C order
+   * and aligned. The tensor then shares `bytes`' buffer (do not transfer or reuse it independently).
+   * Other formats hold several arrays in one buffer and always copy.
+   */
+  readonly share?: boolean;
 }
 
 /**
@@ -67,7 +73,7 @@ export async function readTensorFile(fileName: string, bytes: Uint8Array, option
   const format = detectFormat(fileName, bytes);
   switch (format) {
     case 'npy': {
-      const { tensor, header } = readNpyWithHeader(fileName, bytes, maxBytes);
+      const { tensor, header } = readNpyWithHeader(fileName, bytes, maxBytes, options.share ?? false);
       const array: NamedTensor = header.bigEndian ? { name: stem(fileName), tensor, storedAs: header.descr } : { name: stem(fileName), tensor };
       return { fileName, format, arrays: [array] };
     }

@@ -89,6 +89,58 @@ describe('.npy written by numpy', () => {
   });
 });
 
+describe('.npy share option, byte swaps and Fortran order at size', () => {
+  it('returns a view into the file bytes only where the layout allows', async () => {
+    const le = fixture('float32_le_C.npy');
+    const shared = (await readTensorFile('x.npy', le, { share: true })).arrays[0]!.tensor;
+    expect(shared.data.buffer).toBe(le.buffer);
+    expectMatches(shared, expected['float32_le_C.npy']!);
+    for (const name of ['float32_be_C.npy', 'float32_le_F.npy', 'bool_le_C.npy']) {
+      const bytes = fixture(name);
+      const t = (await readTensorFile(name, bytes, { share: true })).arrays[0]!.tensor;
+      expect(t.data.buffer).not.toBe(bytes.buffer);
+      expectMatches(t, expected[name]!);
+    }
+    const copied = (await readTensorFile('x.npy', le)).arrays[0]!.tensor;
+    expect(copied.data.buffer).not.toBe(le.buffer);
+  });
+
+  it.each(['float16', 'float32', 'float64', 'int64', 'uint8'] as const)(
+    '%s: big-endian Fortran-order data of odd shape matches an index-by-index reference', dtype => {
+      const shape = [3, 5, 7, 2];
+      const n = 3 * 5 * 7 * 2;
+      const size = { float16: 2, float32: 4, float64: 8, int64: 8, uint8: 1 }[dtype];
+      // Element value = its C-order index (as bits for the float types, so every byte matters).
+      const cBytes = new Uint8Array(n * size);
+      const view = new DataView(cBytes.buffer);
+      const put = (v: DataView, at: number, i: number, le: boolean) => {
+        if (size === 1) v.setUint8(at, i);
+        else if (size === 2) v.setUint16(at, i * 257, le);
+        else if (size === 4) v.setUint32(at, i * 16843009, le);
+        else v.setBigUint64(at, BigInt(i) * 0x0102030405060708n, le);
+      };
+      for (let i = 0; i < n; i++) put(view, i * size, i, true);
+      // The same array written big-endian in Fortran order.
+      const fBytes = new Uint8Array(n * size);
+      const fView = new DataView(fBytes.buffer);
+      let f = 0;
+      for (let d = 0; d < 2; d++) for (let c = 0; c < 7; c++) for (let b = 0; b < 5; b++) for (let a = 0; a < 3; a++) {
+        put(fView, f++ * size, ((a * 5 + b) * 7 + c) * 2 + d, false);
+      }
+      const descr = { float16: '>f2', float32: '>f4', float64: '>f8', int64: '>i8', uint8: '|u1' }[dtype];
+      const header = `{'descr': '${descr}', 'fortran_order': True, 'shape': (3, 5, 7, 2), }`;
+      const padded = header + ' '.repeat((64 - ((10 + header.length + 1) % 64)) % 64) + '\n';
+      const file = new Uint8Array(10 + padded.length + fBytes.length);
+      file.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+      new DataView(file.buffer).setUint16(8, padded.length, true);
+      for (let i = 0; i < padded.length; i++) file[10 + i] = padded.charCodeAt(i);
+      file.set(fBytes, 10 + padded.length);
+      const t = readNpy('odd.npy', file);
+      expect(t.shape).toEqual(shape);
+      expect(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength)).toEqual(cBytes);
+    });
+});
+
 describe('the conformance .npy files', () => {
   const files: string[] = [];
   for (const suite of ['torch-ce', 'onnx-loss']) {
