@@ -407,3 +407,10 @@ describe('nll_loss', () => {
     expect(messages(nll(t([3, 5], 'float32'), t([3], 'int64', { values: [5, 0, 0] })))).toEqual(['TL2014: Target 5 is out of bounds.']);
   });
 });
+
+describe('argmax on the probability path', () => {
+  it('float argmax output against a float target of the same shape', () => {
+    const r = ce(t(['N'], 'float32', { producer: { op: 'argmax', dim: 1 } }), t(['N'], 'float32'));
+    expect(messages(r)).toEqual(['TL4004: the input of cross_entropy is the output of argmax: the loss needs the raw logits']);
+  });
+});

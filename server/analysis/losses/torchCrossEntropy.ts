@@ -400,6 +400,10 @@ function probabilityWarnings(call: LossCallInput, input: Shape, target: TensorVa
     findings.push(finding('TL4001', 'input', ['cross_entropy', cd], 'singleClass', [], { dims: [input] }));
     return;
   }
+  if (call.input?.producer?.op === 'argmax') {
+    findings.push(finding('TL4004', 'input', ['cross_entropy'], 'argmaxLogits', [], { fixes: [argmaxFix()] }));
+    return;
+  }
   const kind = suspiciousProbabilities(target, input, cd);
   if (kind) {
     const indices = rank === 1 ? '0-d' : torchShape(dropDim(input, cd));
