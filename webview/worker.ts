@@ -1,0 +1,237 @@
+// The loss panel's Web Worker: parses tensor files, builds the batch (random, literal or from files),
+// applies the panel's conversions, runs the wasm engine, and posts the loss, then the extras
+// (per-element losses, confusion summary, step-by-step view). It loads nothing itself: the engine
+// arrives compiled (or as bytes) and files arrive as bytes.
+import { createEngine, type Engine } from '../compute/engine';
+import { readTensorFile, type TensorFileContents } from '../compute/readers/index';
+import { TensorFileError, TorchError, type LossResult, type Tensor } from '../compute/types';
+import {
+  validateWebviewToWorker, type ArrayInfo, type EvaluationDetails, type EvaluationResult, type EvaluationSpec,
+  type PanelError, type StepsSummary, type TensorSource, type WorkerToWebview,
+} from '../protocol/webview';
+import { classSummary, logOfSoftmax, predictions, softmaxAt, targetIndices } from './model/batchStats';
+import { literalTensor, randomTensor } from './model/sources';
+import { product } from './model/shapeText';
+import { argmaxClasses, classCount, classLastToFirst, indicesOf, oneHot } from './model/tensorOps';
+
+interface WorkerScope {
+  postMessage(message: WorkerToWebview, transfer?: Transferable[]): void;
+  onmessage: ((event: MessageEvent) => void) | null;
+}
+const scope = self as unknown as WorkerScope;
+
+let engine: Engine | undefined;
+/** Files by id: the bytes until first parsed, then the parsed arrays. */
+const files = new Map<string, { name: string; bytes?: Uint8Array; contents?: Promise<TensorFileContents> }>();
+
+function post(message: WorkerToWebview, transfer: Transferable[] = []): void {
+  scope.postMessage(message, transfer);
+}
+
+/** PyTorch's errors keep their type; anything else becomes one line, never a stack trace. */
+function toPanelError(err: unknown): PanelError {
+  if (err instanceof TorchError) return { type: err.type, message: err.message };
+  if (err instanceof TensorFileError) return { type: 'TensorFileError', message: err.message };
+  if (err instanceof Error) return { type: err.name && err.name !== 'Error' ? err.name : 'Error', message: err.message };
+  return { type: 'Error', message: String(err) };
+}
+
+function contentsOf(fileId: string): Promise<TensorFileContents> {
+  const f = files.get(fileId);
+  if (!f) return Promise.reject(new Error(`the panel has not loaded ${fileId}`));
+  if (!f.contents) {
+    const bytes = f.bytes!;
+    f.bytes = undefined; // the parsed arrays replace the bytes
+    f.contents = readTensorFile(f.name, bytes);
+  }
+  return f.contents;
+}
+
+async function tensorFrom(source: TensorSource, spec: EvaluationSpec, role: string): Promise<Tensor> {
+  switch (source.kind) {
+    case 'literal':
+      return literalTensor(source);
+    case 'random':
+      return randomTensor(source, spec.classAxis);
+    case 'file': {
+      const contents = await contentsOf(source.fileId);
+      if (contents.arrays.length === 0) throw new TensorFileError(contents.fileName, 'holds no arrays');
+      const named = source.array === '' ? contents.arrays[0] : contents.arrays.find(a => a.name === source.array);
+      if (!named) {
+        throw new TensorFileError(contents.fileName, `has no array "${source.array}" for the ${role} (it has ${contents.arrays.map(a => a.name).join(', ')})`);
+      }
+      return named.tensor;
+    }
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * The batch as the engine sees it: class dim moved to dim 1 for TF.js layout (the target too when it
+ * has the input's shape), random log-probabilities made, and the target converted to the kind asked
+ * for when it is the other kind (one-hot for indices → probabilities; argmax for float probabilities
+ * → indices). An integer target of the input's shape is left alone so PyTorch's error shows.
+ */
+function prepare(spec: EvaluationSpec, rawInput: Tensor, rawTarget: Tensor): { input: Tensor; target: Tensor } {
+  let input = rawInput;
+  let target = rawTarget;
+  if (spec.classAxis === 'last') {
+    const targetLikeInput = sameShape(rawTarget.shape, rawInput.shape);
+    input = classLastToFirst(rawInput);
+    if (targetLikeInput) target = classLastToFirst(rawTarget);
+  }
+  if (spec.input.kind === 'random' && spec.input.distribution === 'logProbabilities') input = logOfSoftmax(input);
+  const probabilityShaped = sameShape(target.shape, input.shape);
+  if (spec.targetKind === 'probability' && !probabilityShaped) {
+    target = oneHot(target, classCount(input.shape));
+  } else if (spec.targetKind === 'index' && probabilityShaped && target.dtype.startsWith('float')) {
+    target = argmaxClasses(target);
+  }
+  return { input, target };
+}
+
+function run(spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, reduction: EvaluationSpec['reduction'], fn = spec.function): LossResult {
+  const options = { weight, ignoreIndex: spec.ignoreIndex, reduction, labelSmoothing: spec.labelSmoothing };
+  return fn === 'nll_loss' ? engine!.nllLoss(input, target, options) : engine!.crossEntropy(input, target, options);
+}
+
+async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
+  const started = performance.now();
+  post({ type: 'progress', id, stage: 'Reading the batch' });
+  const rawInput = await tensorFrom(spec.input, spec, 'input');
+  const rawTarget = await tensorFrom(spec.target, spec, 'target');
+  const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight') : undefined;
+  const { input, target } = prepare(spec, rawInput, rawTarget);
+  const elements = input.data.length;
+  post({ type: 'progress', id, stage: `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits` });
+  const r = run(spec, input, target, weight, spec.reduction);
+  const classes = classCount(input.shape);
+  const values = r.values ? new Float32Array(r.values) : undefined; // a copy: a view may alias wasm memory
+  const result: EvaluationResult = {
+    loss: r.loss,
+    shape: r.shape,
+    ...(values ? { values } : {}),
+    inputShape: input.shape,
+    targetShape: target.shape,
+    classes,
+    elements,
+    elapsedMs: r.elapsedMs,
+    totalMs: performance.now() - started,
+    engine: r.engine,
+    ...(spec.input.kind === 'random' && spec.function === 'cross_entropy' && classes > 0 ? { lnClasses: Math.log(classes) } : {}),
+  };
+  post({ type: 'result', id, result }, values ? [values.buffer] : []);
+  if (!spec.details) {
+    post({ type: 'details', id, details: {} });
+    return;
+  }
+  post({ type: 'progress', id, stage: 'Accuracy, per-element losses and steps' });
+  post(detailsOf(id, spec, input, target, weight, r), []);
+}
+
+function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult): WorkerToWebview {
+  const details: { -readonly [K in keyof EvaluationDetails]: EvaluationDetails[K] } = {};
+  const transfer: Transferable[] = [];
+  const classes = classCount(input.shape);
+  const indexTarget = !sameShape(target.shape, input.shape);
+  // Per-element losses: the 'none' result, recomputed when the user asked for a reduced loss.
+  try {
+    const none = spec.reduction === 'none' ? fused : run(spec, input, target, weight, 'none');
+    if (none.values) {
+      details.perElement = new Float32Array(none.values);
+      details.perElementShape = none.shape;
+      transfer.push(details.perElement.buffer);
+    }
+  } catch {
+    // The reduced loss succeeded, so 'none' cannot fail on the data; if it does, the view just has no heatmap.
+  }
+  const targetIdx = indexTarget ? indicesOf(target) : targetIndices(target, input.shape);
+  if (indexTarget && targetIdx) {
+    const mask = new Uint8Array(targetIdx.length);
+    for (let i = 0; i < mask.length; i++) mask[i] = targetIdx[i] === spec.ignoreIndex ? 1 : 0;
+    details.ignoredMask = mask;
+    transfer.push(mask.buffer);
+  }
+  if (targetIdx && classes > 0 && input.dtype.startsWith('float')) {
+    details.classSummary = classSummary(predictions(input), targetIdx, classes, indexTarget ? spec.ignoreIndex : -Infinity);
+  }
+  if (targetIdx && classes > 0) details.steps = stepsOf(spec, input, target, weight, fused, targetIdx, indexTarget);
+  return { type: 'details', id, details };
+}
+
+/** `softmax → log → nll_loss`, literally, against the fused `cross_entropy`. */
+function stepsOf(
+  spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult,
+  targetIdx: Float64Array, indexTarget: boolean,
+): StepsSummary | undefined {
+  // The element shown: the first one that is not ignored.
+  let element = 0;
+  while (element < targetIdx.length && (targetIdx[element] === spec.ignoreIndex || targetIdx[element] < 0)) element++;
+  if (element >= targetIdx.length || product(input.shape) === 0) return undefined;
+  const targetClass = targetIdx[element];
+  if (!(targetClass < classCount(input.shape))) return undefined;
+  const p = spec.function === 'nll_loss' ? Math.exp(Number(input.data[elementOffset(input, element, targetClass)])) : softmaxAt(input, element, targetClass);
+  const base = { element, targetClass, softmax: p, logSoftmax: Math.log(p) };
+  if (spec.function !== 'cross_entropy') {
+    return { ...base, decomposed: null, fused: null, note: 'nll_loss takes log-probabilities already: the steps decompose cross_entropy' };
+  }
+  if (!indexTarget) {
+    return { ...base, decomposed: null, fused: null, note: 'with class-probability targets the loss is −Σ p·log softmax(x), not nll_loss' };
+  }
+  if (spec.labelSmoothing > 0) {
+    return { ...base, decomposed: null, fused: null, note: 'with label smoothing, cross_entropy = (1−ε)·nll_loss + ε·(smoothing term): nll_loss alone differs' };
+  }
+  const logp = logOfSoftmax(input);
+  const nll = run({ ...spec }, logp, target, weight, spec.reduction, 'nll_loss');
+  const pick = (r: LossResult) => (r.loss !== null ? r.loss : r.values ? r.values[element] : null);
+  return { ...base, decomposed: pick(nll), fused: pick(fused) };
+}
+
+function elementOffset(input: Tensor, element: number, k: number): number {
+  const classes = classCount(input.shape);
+  const inner = input.shape.length <= 2 ? 1 : product(input.shape.slice(2));
+  return Math.floor(element / inner) * classes * inner + k * inner + (element % inner);
+}
+
+async function list(id: number, fileId: string): Promise<void> {
+  const contents = await contentsOf(fileId);
+  const arrays: ArrayInfo[] = contents.arrays.map(a => ({ name: a.name, shape: a.tensor.shape, dtype: a.tensor.dtype }));
+  post({ type: 'arrays', id, fileId, arrays });
+}
+
+scope.onmessage = (event: MessageEvent) => {
+  let message;
+  try {
+    message = validateWebviewToWorker(event.data);
+  } catch (err) {
+    const id = typeof event.data?.id === 'number' ? event.data.id : 0;
+    post({ type: 'error', id, error: toPanelError(err) });
+    return;
+  }
+  switch (message.type) {
+    case 'init':
+      createEngine(message.module ? { module: message.module as WebAssembly.Module } : { bytes: message.bytes! })
+        .then(e => {
+          engine = e;
+          post({ type: 'ready', engine: e.kind });
+        })
+        .catch(err => post({ type: 'initError', error: toPanelError(err) }));
+      break;
+    case 'file':
+      files.set(message.fileId, { name: message.name, bytes: new Uint8Array(message.bytes) });
+      break;
+    case 'list':
+      list(message.id, message.fileId).catch(err => post({ type: 'error', id: message.id, error: toPanelError(err) }));
+      break;
+    case 'evaluate':
+      if (!engine) {
+        post({ type: 'error', id: message.id, error: { type: 'Error', message: 'the engine is not ready' } });
+        break;
+      }
+      evaluate(message.id, message.spec).catch(err => post({ type: 'error', id: message.id, error: toPanelError(err) }));
+      break;
+  }
+};
