@@ -141,8 +141,8 @@ export function fortranToC<T extends TypedArray>(data: T, shape: readonly number
   const out = new (data.constructor as new (n: number) => T)(data.length);
   const words = data.BYTES_PER_ELEMENT === 8 ? 2 : 1;
   const unit = data.BYTES_PER_ELEMENT === 1 ? Uint8Array : data.BYTES_PER_ELEMENT === 2 ? Uint16Array : Uint32Array;
-  const src = new unit(data.buffer, data.byteOffset, data.length * words);
-  const dst = new unit(out.buffer, out.byteOffset, out.length * words);
+  const src = new unit(data.buffer as ArrayBuffer, data.byteOffset, data.length * words);
+  const dst = new unit(out.buffer as ArrayBuffer, out.byteOffset, out.length * words);
   // Column-major strides in elements: the first dim varies fastest.
   const fStride = new Array<number>(rank);
   fStride[0] = 1;
