@@ -219,7 +219,7 @@ function cat(ctx: OpContext, call: OpCall): Value {
       if (i === w) continue;
       const c = compareDims(ds[0][i], ds[k][i]);
       if (c === 'different') {
-        if (ctx.profile === 'torch') ctx.report({ code: CAT_SIZES, args: [i, formatDim(ds[0][i]), formatDim(ds[k][i]), k], subject: call.self ? 'self' : 'arg0' }, call);
+        if (ctx.profile === 'torch') ctx.report({ code: CAT_SIZES, args: [w, formatDim(ds[0][i]), formatDim(ds[k][i]), k], subject: call.self ? 'self' : 'arg0' }, call);
         return tensorOf(undefined, dtype);
       }
       if (c === 'unknown' && out[i].kind !== 'const') out[i] = ds[k][i].kind === 'const' ? ds[k][i] : out[i];
