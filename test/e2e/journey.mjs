@@ -37,7 +37,7 @@ export async function runJourney({ context, baseUrl, workspace, artifacts, sampl
   const steps = [
     ['1-open', 'Open examples/ in VS Code with the packaged extension', () => stepOpenWorkspace(state, baseUrl, devPath)],
     ['2-diagnostic', 'Cross-entropy line squiggled; Problems lists the spatial-target error with its TL code', () => stepDiagnostic(state)],
-    ['3-hover', 'Hover on the logits shows [N, C, H, W]; inlay hints show shapes', () => stepHover(state)],
+    ['3-hover', 'Hover on the logits shows [N, C, H, W] (C as the code names it); inlay hints show shapes', () => stepHover(state)],
     ['4-quickfix', 'The .squeeze(1) quick fix removes the squiggle; the file is clean', () => stepQuickFix(state)],
     ['5-loss-random', 'Evaluate loss… opens the panel; random inputs give a finite loss close to ln(C)', () => stepLossRandom(state)],
     ['5-loss-sample', 'The sample .npy batch gives the value PyTorch gives', () => stepLossSample(state)],
@@ -135,14 +135,15 @@ async function stepHover(state) {
   // Move away first so the hover is a fresh one for this token.
   await page.mouse.move(5, 5);
   await tok.hover();
-  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: /\[N, C, H, W\]/ }).first();
+  // The class dim shows as the example names it: `C`, `N_CLASSES`, or its value when bound to a constant.
+  const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: /\[N, \w+, H, W\]/ }).first();
   let hoverText;
   try {
     await hover.waitFor({ timeout: 30_000 });
     hoverText = oneLine(await hover.innerText());
   } catch {
     const seen = await page.locator('.monaco-hover:not(.hidden)').allInnerTexts().catch(() => []);
-    throw new Error(`hovering "${logitsName}" on line ${line} did not show [N, C, H, W] within 30 s; hover: ${JSON.stringify(seen.map(oneLine))}`);
+    throw new Error(`hovering "${logitsName}" on line ${line} did not show [N, <classes>, H, W] within 30 s; hover: ${JSON.stringify(seen.map(oneLine))}`);
   }
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
