@@ -71,6 +71,8 @@ class LossPanel {
   private ticker: ReturnType<typeof setInterval> | undefined;
   private heatmap: Heatmap | undefined;
   private lastResult: EvaluationResult | undefined;
+  /** Results and errors shown so far, as `data-outcomes` on <body>: tests and the e2e journey wait on it. */
+  private outcomes = 0;
   private readonly restored: boolean;
 
   // Page regions
@@ -633,7 +635,12 @@ class LossPanel {
   // ---------------------------------------------------------------------------------------------
   // Results
 
+  private countOutcome(): void {
+    body.dataset.outcomes = String(++this.outcomes);
+  }
+
   private showError(e: PanelError): void {
+    this.countOutcome();
     const box = el('div', 'error');
     box.id = 'error';
     box.setAttribute('role', 'alert');
@@ -649,6 +656,7 @@ class LossPanel {
   }
 
   private showResult(r: EvaluationResult, wallMs: number): void {
+    this.countOutcome();
     this.lastResult = r;
     const s = this.state;
     const value = el('div', 'loss');

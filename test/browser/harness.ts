@@ -215,7 +215,9 @@ export function screenshotPath(name: string): string {
 export function conformanceCase(name: string): {
   name: string; options: Record<string, unknown>; inputs: Record<string, string>; expected_value?: number; error?: { type: string; message: string };
 } {
-  const manifest = JSON.parse(readFileSync(join(conformance, 'torch-ce', 'manifest.json'), 'utf8')) as { name: string }[];
+  // The manifest is Python's json.dump output: NaN and Infinity appear as bare words.
+  const text = readFileSync(join(conformance, 'torch-ce', 'manifest.json'), 'utf8').replace(/-?\bInfinity\b|\bNaN\b/g, 'null');
+  const manifest = JSON.parse(text) as { name: string }[];
   const c = manifest.find(x => x.name === name);
   if (!c) throw new Error(`no conformance case ${name}`);
   return c as ReturnType<typeof conformanceCase>;

@@ -38,8 +38,14 @@ async function lossValue(page: Page): Promise<number> {
   return Number(v);
 }
 
-async function idle(page: Page): Promise<void> {
-  await page.waitForFunction(() => document.body.dataset.busy === 'false' && !!document.querySelector('#loss-value, #error'), undefined, { timeout: 30_000 });
+/** Waits until the panel has shown more than `after` outcomes (results or errors) and is idle. */
+async function idle(page: Page, after = 0): Promise<void> {
+  await page.waitForFunction(n => document.body.dataset.busy === 'false' && Number(document.body.dataset.outcomes ?? 0) > n &&
+    !!document.querySelector('#loss-value, #error'), after, { timeout: 30_000 });
+}
+
+async function outcomes(page: Page): Promise<number> {
+  return Number(await page.evaluate(() => document.body.dataset.outcomes ?? 0));
 }
 
 async function violations(page: Page): Promise<unknown[]> {
@@ -72,4 +78,150 @@ describe('loss panel in Chromium', () => {
     expect(log.errors).toEqual([]);
     await context.close();
   });
+
+  it('evaluates a PyTorch conformance batch sent by the host in chunks (nchw_mean)', async () => {
+    const c = conformanceCase('nchw_mean');
+    const files = caseFiles('nchw_mean');
+    const context = await newPanelContext(browser, lightModern);
+    // Opened from the explorer on the logits file: the target beside it is paired by name.
+    const { page, host, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+    await idle(page);
+    const loss = await lossValue(page);
+    expect(Math.abs(loss - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+    expect(host.received.filter(m => m.type === 'readFile').map(m => (m as { fileId: string }).fileId).sort())
+      .toEqual(files.map(f => f.fileId).sort());
+    expect(await page.locator('#result-meta').textContent()).toContain('input [2, 5, 6, 7] → target [2, 6, 7]');
+    // The step view decomposes the fused loss and agrees with it.
+    expect(await page.locator('#steps-verdict').textContent()).toContain('the same loss');
+    expect(await page.locator('#accuracy').textContent()).toMatch(/^accuracy \d+\.\d% \(\d+ of 84 elements\)$/);
+    expect(await violations(page)).toEqual([]);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('takes weight and ignore_index from the panel (nchw_weight_ignore_255)', async () => {
+    const c = conformanceCase('nchw_weight_ignore_255');
+    const files = caseFiles('nchw_weight_ignore_255');
+    const context = await newPanelContext(browser, lightModern);
+    const { page, host, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+    await idle(page);
+    const weight = files.find(f => f.label.endsWith('weight.npy'))!;
+    await host.post({ type: 'useFile', file: { file: weight, role: 'weight' } });
+    await page.waitForSelector('#weight-file');
+    await idle(page, 1);
+    const n = await outcomes(page);
+    await page.locator('#ignore-index input').fill('255');
+    await idle(page, n);
+    expect(Math.abs((await lossValue(page)) - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it("shows PyTorch's exact error for a bad target, and clears the editor note", async () => {
+    const c = conformanceCase('err_target_out_of_bounds');
+    const files = caseFiles('err_target_out_of_bounds');
+    const context = await newPanelContext(browser, lightModern);
+    const { page, host, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+    await idle(page);
+    expect(await page.locator('#error .error-text').textContent()).toBe(`${c.error!.type}: ${c.error!.message}`);
+    expect(await page.locator('#error .error-text').textContent()).toBe('IndexError: Target 5 is out of bounds.');
+    await host.waitFor(m => m.type === 'clearResult');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('reproduces the [N, 1, H, W] mask error of a call from the CodeLens', async () => {
+    const context = await newPanelContext(browser, lightModern);
+    const bad: LossCall = { ...segCall, target: { shape: ['N', 1, 'H', 'W'], shapeText: '[N, 1, H, W]', dtype: 'int64', text: 'masks' } };
+    const { page, log } = await openPanel(context, server.origin, [], { call: { uri: 'file:///workspace/train.ts', call: bad } });
+    await idle(page);
+    expect(await page.locator('#error .error-text').textContent())
+      .toBe('RuntimeError: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4');
+    // Fixing the target shape in the panel (what .squeeze(1) does) evaluates.
+    const n = await outcomes(page);
+    await page.locator('#target-shape input').fill('[N, H, W]');
+    await idle(page, n);
+    expect(Math.abs((await lossValue(page)) - Math.log(21))).toBeLessThan(0.01);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('cancels a long evaluation, and a new evaluation replaces a running one', async () => {
+    const context = await newPanelContext(browser, lightModern);
+    const { page, log } = await openPanel(context, server.origin, []);
+    await idle(page);
+    // [16, 21, 256, 256] = 22 M logits: seconds of work in the worker (generation, loss, details).
+    await page.locator('#input-shape input').fill('[N, C, H, W]');
+    await page.locator('#dim-N input').fill('16');
+    await page.locator('#dim-C input').fill('21');
+    await page.locator('#dim-H input').fill('256');
+    await page.locator('#dim-W input').fill('256');
+    await page.waitForFunction(() => document.body.dataset.busy === 'true');
+    await page.waitForFunction(() => !document.querySelector('#cancel')!.hasAttribute('hidden'));
+    // The page stays responsive while the worker computes.
+    const t0 = Date.now();
+    expect(await page.evaluate(() => 1 + 1)).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await page.locator('#cancel').click();
+    await page.waitForSelector('#cancelled');
+    expect(await page.evaluate(() => document.body.dataset.busy)).toBe('false');
+    // Start the big one again, then shrink it while it runs: the small one's result wins.
+    await page.locator('#run').click();
+    await page.waitForFunction(() => document.body.dataset.busy === 'true');
+    await page.locator('#dim-H input').fill('4');
+    await page.locator('#dim-W input').fill('4');
+    await idle(page);
+    expect(await page.locator('#result-meta').textContent()).toContain('input [16, 21, 4, 4]');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('restores its settings after a reload (setState/getState) and evaluates again', async () => {
+    const context = await newPanelContext(browser, lightModern);
+    const { page, log } = await openPanel(context, server.origin, []);
+    await idle(page);
+    const n = await outcomes(page);
+    await page.locator('#label-smoothing input').fill('0.25');
+    await idle(page, n);
+    expect(await page.evaluate(() => (JSON.parse(sessionStorage.getItem('vscode-state') ?? '{}') as { labelSmoothing?: number }).labelSmoothing)).toBe(0.25);
+    const before = await lossValue(page);
+    await page.reload();
+    await idle(page);
+    expect(await page.locator('#label-smoothing').evaluate(e => (e as HTMLInputElement).value)).toBe('0.25');
+    expect(await lossValue(page)).toBe(before);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  for (const theme of [lightModern, darkModern]) {
+    it(`renders the heatmap, per-sample list, classes and steps (${theme.name} theme screenshot)`, async () => {
+      const files = caseFiles('nchw_weight_ignore_255');
+      const context = await newPanelContext(browser, theme);
+      const { page, host, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+      await idle(page);
+      await host.post({ type: 'useFile', file: { file: files.find(f => f.label.endsWith('weight.npy'))!, role: 'weight' } });
+      await page.waitForSelector('#weight-file');
+      await idle(page, 1);
+      let n = await outcomes(page);
+      await page.locator('#ignore-index input').fill('255');
+      await idle(page, n);
+      n = await outcomes(page);
+      // Choose reduction 'none' in the dropdown as a user does: open it, click the option.
+      await page.locator('#reduction').click();
+      await page.locator('#reduction vscode-option[value="none"]').click();
+      await idle(page, n);
+      await page.waitForSelector('#samples', { timeout: 20_000 });
+      expect(await page.locator('#heatmap-canvas').count()).toBe(1);
+      expect(await page.locator('.heatmap-caption').textContent()).toMatch(/sample 1 of 2 · 6×7/);
+      expect(await page.locator('#samples .sample-row').count()).toBe(2);
+      // Sorting by loss puts the larger per-sample loss first.
+      await page.locator('#sort-by-loss').click();
+      const rows = await page.locator('#samples .sample-row .val').allTextContents();
+      expect(Number(rows[0])).toBeGreaterThanOrEqual(Number(rows[1]));
+      await page.screenshot({ path: screenshotPath(`loss-panel-${theme.name}`), fullPage: true });
+      expect(await violations(page)).toEqual([]);
+      expect(log.errors).toEqual([]);
+      await context.close();
+    });
+  }
 });
