@@ -2,6 +2,7 @@
 // `keepdim`/`keepDims`, plus dtype casts and `one_hot` / `oneHot`.
 
 import { constDim, isFloatingDtype, UNKNOWN_DIM, type Dim, type Dtype } from '../dims';
+import { checkTfjsOneHotDepth, known } from '../losses';
 import type { TensorValue, Value } from '../values';
 import {
   asBool, asDim, asDtype, asInt, asIntList, asString, asTensor, checkDim, rankOf, tensorOf,
@@ -95,6 +96,14 @@ function oneHot(ctx: OpContext, call: OpCall): Value {
     depth = t?.valueRange ? constDim(t.valueRange.max + 1) : UNKNOWN_DIM;
   }
   const dtype: Dtype = ctx.profile === 'torch' ? 'int64' : 'int32';
+  if (ctx.profile === 'tfjs' && depth.kind === 'const') {
+    // TF.js rejects depth < 2 (the rule lives with the loss rules, which explain one-hot targets).
+    const f = checkTfjsOneHotDepth(known(depth.value));
+    if (f) {
+      ctx.report({ ...f, subject: depthArg === call.args[0] ? 'arg0' : 'call' }, call);
+      return tensorOf(undefined, dtype);
+    }
+  }
   const rank = rankOf(t);
   const shape = t && rank !== undefined ? { dims: [...t.shape!.dims, depth] } : undefined;
   return tensorOf(shape, dtype, { valueRange: { min: 0, max: 1 }, producer: { op: 'one_hot', depth } });
