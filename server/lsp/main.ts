@@ -1,0 +1,130 @@
+// Wires a connection to the session: capabilities, document sync, and every request handler, each
+// guarded so an internal error answers neutrally and the server keeps serving.
+
+import {
+  CodeActionKind,
+  TextDocumentSyncKind,
+  type Connection,
+  type InitializeResult,
+  type WorkDoneProgressReporter,
+} from 'vscode-languageserver';
+import { CheckWorkspaceRequest, ServerCommands, type CheckWorkspaceResult } from '../../protocol/server';
+import { codeActions, codeLenses, hover, inlayHints } from './features';
+import { Session } from './session';
+import { checkWorkspace } from './workspaceCheck';
+
+export const SERVER_NAME = 'tensor-lens';
+
+export function startServer(connection: Connection): Session {
+  const session = new Session(connection);
+  const { documents, reporter } = session;
+
+  connection.onInitialize((params): InitializeResult => {
+    reporter.guard('initialize', undefined, () => session.initialize(params));
+    return {
+      capabilities: {
+        textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+        hoverProvider: true,
+        inlayHintProvider: { resolveProvider: false },
+        codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix, CodeActionKind.RefactorRewrite], resolveProvider: false },
+        codeLensProvider: { resolveProvider: false },
+        executeCommandProvider: { commands: [ServerCommands.checkWorkspace] },
+        workspace: { workspaceFolders: { supported: true, changeNotifications: true } },
+      },
+      serverInfo: { name: SERVER_NAME, version: SERVER_VERSION },
+    };
+  });
+
+  connection.onInitialized(() => {
+    void reporter.guardAsync('initialized', undefined, () => session.initialized());
+  });
+
+  connection.onDidChangeConfiguration(change => {
+    reporter.guard('configuration', undefined, () => session.applyPushedSettings(change.settings));
+    void reporter.guardAsync('configuration', undefined, () => session.pullSettings());
+  });
+
+  connection.onDidChangeWatchedFiles(params => reporter.guard('watched files', undefined, () => session.onWatchedFilesChanged(params.changes)));
+
+  documents.onDidOpen(e => reporter.guard('open', undefined, () => isAnalysed(e.document.languageId, e.document.uri) && session.onOpen(e.document)));
+  documents.onDidChangeContent(e => {
+    // onDidChangeContent also fires on open; the open handler has scheduled that one already.
+    if (e.document.version === firstVersion.get(e.document.uri)) return;
+    reporter.guard('change', undefined, () => isAnalysed(e.document.languageId, e.document.uri) && session.onChange(e.document));
+  });
+  documents.onDidClose(e => reporter.guard('close', undefined, () => session.onClose(e.document.uri)));
+  const firstVersion = new Map<string, number>();
+  documents.onDidOpen(e => firstVersion.set(e.document.uri, e.document.version));
+  documents.onDidClose(e => firstVersion.delete(e.document.uri));
+
+  connection.onHover(params =>
+    reporter.guard('hover', null, () => {
+      const doc = documents.get(params.textDocument.uri);
+      const entry = doc && session.analysisFor(doc);
+      return doc && entry ? hover(doc, entry.analysis, params.position, session.files) : null;
+    }),
+  );
+
+  connection.languages.inlayHint.on(params =>
+    reporter.guard('inlay hints', [], () => {
+      if (!session.settings.inlayHintsEnabled) return [];
+      const doc = documents.get(params.textDocument.uri);
+      const entry = doc && session.analysisFor(doc);
+      return doc && entry ? inlayHints(doc, entry.analysis, params.range) : [];
+    }),
+  );
+
+  connection.onCodeAction(params =>
+    reporter.guard('code actions', [], () => {
+      const doc = documents.get(params.textDocument.uri);
+      const entry = doc && session.analysisFor(doc);
+      return doc && entry ? codeActions(doc, entry.analysis, entry.diagnostics, entry.lsp, params, session.files) : [];
+    }),
+  );
+
+  connection.onCodeLens(params =>
+    reporter.guard('CodeLens', [], () => {
+      if (!session.settings.codeLensEnabled) return [];
+      const doc = documents.get(params.textDocument.uri);
+      const entry = doc && session.analysisFor(doc);
+      return doc && entry ? codeLenses(doc, entry.analysis) : [];
+    }),
+  );
+
+  const runCheck = async (folders: readonly string[] | undefined, progress: WorkDoneProgressReporter, token: Parameters<typeof checkWorkspace>[3]) =>
+    reporter.guardAsync<CheckWorkspaceResult>('workspace check', { files: 0, errors: 0, warnings: 0, information: 0, elapsedMs: 0, cancelled: false }, async () => {
+      const result = await checkWorkspace(session, folders, progress, token);
+      reporter.log(`workspace check: ${result.files} files, ${result.errors} errors, ${result.warnings} warnings in ${result.elapsedMs} ms${result.cancelled ? ' (cancelled)' : ''}`);
+      return result;
+    });
+
+  connection.onRequest(CheckWorkspaceRequest, async (params, token) => {
+    const progress = connection.window.attachWorkDoneProgress(params?.workDoneToken);
+    return runCheck(params?.folders, progress, token);
+  });
+
+  connection.onExecuteCommand(async (params, token) => {
+    if (params.command !== ServerCommands.checkWorkspace) return undefined;
+    const progress = params.workDoneToken !== undefined ? connection.window.attachWorkDoneProgress(params.workDoneToken) : await serverProgress(connection);
+    return runCheck(undefined, progress, token);
+  });
+
+  documents.listen(connection);
+  return session;
+}
+
+/** A server-initiated progress when the client supports it, else a reporter that reports nothing. */
+async function serverProgress(connection: Connection): Promise<WorkDoneProgressReporter> {
+  try {
+    return await connection.window.createWorkDoneProgress();
+  } catch {
+    return connection.window.attachWorkDoneProgress(undefined);
+  }
+}
+
+function isAnalysed(languageId: string, uri: string): boolean {
+  return languageId === 'typescript' || languageId === 'typescriptreact' || /\.(ts|tsx|mts|cts)$/i.test(uri);
+}
+
+declare const __TENSOR_LENS_VERSION__: string | undefined;
+const SERVER_VERSION = typeof __TENSOR_LENS_VERSION__ === 'string' ? __TENSOR_LENS_VERSION__ : '0.1.0';
