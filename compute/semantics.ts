@@ -283,8 +283,10 @@ export function planTfjs(labels: Tensor, logits: Tensor, options: TfjsLossOption
   if (ls > 0 && rank < 2) {
     throw new EngineInputError('TF.js divides labelSmoothing by labels.shape[1], which rank-1 labels do not have');
   }
-  if (!isFloating(logits.dtype) && logits.dtype !== 'int32') {
-    throw new EngineInputError(`${logits.dtype} logits are not supported: TF.js computes in float32`);
+  // TF.js holds numbers as float32 (an integer array becomes a float32 tensor); only float16 bits
+  // would need decoding, and TF.js has no float16 tensors.
+  if (logits.dtype === 'float16' || labels.dtype === 'float16') {
+    throw new EngineInputError('float16 tensors are not supported in TF.js mode: convert them to float32');
   }
   const C = logits.shape[rank - 1]!;
   const lossShape = logits.shape.slice(0, -1);

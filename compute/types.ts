@@ -29,7 +29,7 @@ export interface LossOptions {
   /** Per-class weights, length C (torch mode). In tfjs mode: per-example weights broadcast to the loss. */
   readonly weight?: Tensor;
   /** Default -100, PyTorch's. Any integer (int64 range) is allowed. */
-  readonly ignoreIndex?: number;
+  readonly ignoreIndex?: number | bigint;
   /** Default 'mean'. */
   readonly reduction?: Reduction | TfjsReduction;
   /** Default 0. Negative is treated as 0 (PyTorch); > 1 is PyTorch's error. */

@@ -78,7 +78,11 @@ export function makeCase(spec: CaseSpec, seed: number): { call: RefCall; input: 
     }
     target = { dtype: 'int64', shape: itemShape, data: t };
   }
-  const weight = spec.weighted ? F.from({ length: C }, () => r() < 0.1 ? 0 : r() * 2) : undefined;
+  let weight: Float32Array | Float64Array | undefined;
+  if (spec.weighted) {
+    weight = new F(C);
+    for (let c = 0; c < C; c++) weight[c] = r() < 0.1 ? 0 : r() * 2;
+  }
   const call: RefCall = {
     fn: spec.fn, x: Array.from(x), shape, target: tvals, prob: spec.prob,
     weight: weight ? Array.from(weight) : undefined, ignoreIndex: spec.ignoreIndex, reduction: spec.reduction, eps: spec.eps,
