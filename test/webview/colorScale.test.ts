@@ -117,3 +117,21 @@ describe('formatting', () => {
     expect(formatThroughput(0, 1)).toBe('—');
   });
 });
+
+describe('hue path', () => {
+  it('goes from blue to yellow through green, not grey', () => {
+    const s = makeScale([{ r: 0x37, g: 0x94, b: 0xff }, { r: 0xcc, g: 0xa7, b: 0x00 }]);
+    const mid = s.at(0.5);
+    const [, a, b] = rgbToOklab(mid);
+    expect(Math.hypot(a, b)).toBeGreaterThan(0.08); // grey would be ~0.01
+    expect(mid.g).toBeGreaterThan(mid.r);
+    expect(mid.g).toBeGreaterThan(mid.b);
+  });
+});
+
+describe('legend ticks', () => {
+  it('are short', async () => {
+    const { formatTick } = await import('../../webview/model/format');
+    expect([10, 8, 2.5, 0, 0.002, 0.0005, 1e6].map(formatTick)).toEqual(['10', '8', '2.5', '0', '0.002', '5e-4', '1e+6']);
+  });
+});

@@ -1,6 +1,7 @@
 // The heatmap's colour scale: from the editor's background (low loss) through the theme's chart
-// colours to its strongest (high loss), interpolated in OKLab so equal steps in loss look like equal
-// steps in colour in both light and dark themes; plus the legend's ticks.
+// colours to its strongest (high loss), interpolated in OKLCh so equal steps in loss look like equal
+// steps in colour in both light and dark themes (hue goes round the circle, never through grey);
+// plus the legend's ticks.
 
 export interface Rgb {
   readonly r: number;
@@ -77,7 +78,32 @@ export interface ColorScale {
   readonly table: Uint8ClampedArray;
 }
 
-/** A scale through `stops` (at least two), evenly spaced, interpolated in OKLab. */
+/** OKLab → OKLCh (lightness, chroma, hue in radians) and back. */
+function toLch([L, a, b]: Lab): Lab {
+  return [L, Math.hypot(a, b), Math.atan2(b, a)];
+}
+function fromLch([L, c, h]: Lab): Lab {
+  return [L, c * Math.cos(h), c * Math.sin(h)];
+}
+
+/**
+ * Between two stops: lightness and chroma linearly, hue along the shorter arc (OKLCh). Interpolating
+ * a and b directly would pass through grey between complementary stops (blue → yellow); going round
+ * the hue circle passes through teal and green instead, as perceptual scales such as viridis do.
+ * A nearly grey stop (the background) has no meaningful hue: it takes the other stop's hue.
+ */
+function mixLch(a: Lab, b: Lab, f: number): Lab {
+  const la = toLch(a), lb = toLch(b);
+  const GREY = 0.02;
+  const ha = la[1] < GREY ? lb[2] : la[2];
+  const hb = lb[1] < GREY ? ha : lb[2];
+  let dh = hb - ha;
+  if (dh > Math.PI) dh -= 2 * Math.PI;
+  if (dh < -Math.PI) dh += 2 * Math.PI;
+  return fromLch([la[0] + (lb[0] - la[0]) * f, la[1] + (lb[1] - la[1]) * f, ha + dh * f]);
+}
+
+/** A scale through `stops` (at least two), evenly spaced, interpolated in OKLCh. */
 export function makeScale(stops: readonly Rgb[]): ColorScale {
   if (stops.length < 2) throw new Error('a colour scale needs two stops');
   const labs = stops.map(rgbToOklab);
@@ -86,8 +112,9 @@ export function makeScale(stops: readonly Rgb[]): ColorScale {
     const pos = x * (labs.length - 1);
     const i = Math.min(Math.floor(pos), labs.length - 2);
     const f = pos - i;
-    const a = labs[i], b = labs[i + 1];
-    return oklabToRgb([a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f]);
+    if (f === 0) return oklabToRgb(labs[i]);
+    if (f === 1) return oklabToRgb(labs[i + 1]);
+    return oklabToRgb(mixLch(labs[i], labs[i + 1], f));
   };
   const table = new Uint8ClampedArray(256 * 3);
   for (let i = 0; i < 256; i++) {

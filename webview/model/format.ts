@@ -48,3 +48,11 @@ export function formatBytes(n: number): string {
 export function formatCount(n: number): string {
   return n.toLocaleString('en-US');
 }
+
+/** A legend tick: as short as the value allows (`10`, `2.5`, `0.002`, `1e+6`). */
+export function formatTick(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a >= 1e5 || a < 1e-3) return v.toExponential(1).replace('.0e', 'e');
+  return String(Number(v.toPrecision(4)));
+}

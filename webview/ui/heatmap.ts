@@ -2,7 +2,7 @@
 // the theme's colour scale fixed over the whole batch (so samples compare), ignored pixels and
 // non-finite losses marked apart, and a legend with round ticks.
 import { finiteRange, niceTicks, parseCssColor, themeScale, unit, type ColorScale } from '../model/colorScale';
-import { formatLoss } from '../model/format';
+import { formatTick } from '../model/format';
 
 export interface HeatmapData {
   readonly values: Float32Array;
@@ -66,30 +66,30 @@ export class Heatmap {
 
   private drawSample(scale: ColorScale): void {
     const [, h, w] = this.data.shape;
-    this.canvas.width = w;
-    this.canvas.height = h;
     // Fit the longer side into ~320 CSS px, whole pixels per cell so cells stay square and crisp.
     const cell = Math.max(1, Math.floor(320 / Math.max(h, w, 1)));
+    this.canvas.width = w * cell;
+    this.canvas.height = h * cell;
     this.canvas.style.width = `${w * cell}px`;
     this.canvas.style.height = `${h * cell}px`;
     const ctx = this.canvas.getContext('2d');
     if (!ctx || h === 0 || w === 0) return;
-    const image = ctx.createImageData(w, h);
+    const image = new ImageData(w, h);
     const px = image.data;
     const offset = this.sample * h * w;
     const [min, max] = this.range;
     const bad = parseCssColor(cssVar('--vscode-charts-purple')) ?? { r: 0xb1, g: 0x80, b: 0xd7 };
     const bg = parseCssColor(cssVar('--vscode-editor-background')) ?? { r: 0x80, g: 0x80, b: 0x80 };
     const fg = parseCssColor(cssVar('--vscode-editor-foreground')) ?? { r: 0x80, g: 0x80, b: 0x80 };
-    let ignored = 0, nonFinite = 0;
+    const faint = mix(bg, fg, 0.22);
+    const ignoredCells: number[] = [];
+    let nonFinite = 0;
     for (let i = 0; i < h * w; i++) {
       const o = i * 4;
       px[o + 3] = 255;
       if (this.data.ignored?.[offset + i]) {
-        // Ignored pixels: a checkerboard of background and a faint foreground, unmistakably "no value".
-        ignored++;
-        const c = ((i % w) + Math.floor(i / w)) % 2 === 0 ? bg : mix(bg, fg, 0.18);
-        px[o] = c.r; px[o + 1] = c.g; px[o + 2] = c.b;
+        ignoredCells.push(i);
+        px[o] = faint.r; px[o + 1] = faint.g; px[o + 2] = faint.b;
         continue;
       }
       const t = unit(this.data.values[offset + i], min, max);
@@ -101,9 +101,43 @@ export class Heatmap {
       const k = Math.round(t * 255) * 3;
       px[o] = scale.table[k]; px[o + 1] = scale.table[k + 1]; px[o + 2] = scale.table[k + 2];
     }
-    ctx.putImageData(image, 0, 0);
+    if (cell === 1) {
+      ctx.putImageData(image, 0, 0);
+    } else {
+      // Draw at one canvas pixel per tensor pixel, then scale up without smoothing.
+      const small = document.createElement('canvas');
+      small.width = w;
+      small.height = h;
+      small.getContext('2d')!.putImageData(image, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.drawImage(small, 0, 0, w * cell, h * cell);
+    }
+    if (cell >= 4 && ignoredCells.length) {
+      // Ignored pixels: background with diagonal hatching, unmistakably "no value" in any theme.
+      ctx.save();
+      ctx.strokeStyle = `rgba(${fg.r}, ${fg.g}, ${fg.b}, 0.45)`;
+      ctx.lineWidth = 1;
+      for (const i of ignoredCells) {
+        const x = (i % w) * cell, y = Math.floor(i / w) * cell;
+        ctx.fillStyle = `rgb(${bg.r}, ${bg.g}, ${bg.b})`;
+        ctx.fillRect(x, y, cell, cell);
+        ctx.beginPath();
+        ctx.rect(x, y, cell, cell);
+        ctx.clip();
+        const step = Math.max(4, Math.round(cell / 4));
+        for (let d = -cell; d < cell; d += step) {
+          ctx.moveTo(x + d, y + cell);
+          ctx.lineTo(x + d + cell, y);
+        }
+        ctx.stroke();
+        ctx.restore();
+        ctx.save();
+        ctx.strokeStyle = `rgba(${fg.r}, ${fg.g}, ${fg.b}, 0.45)`;
+      }
+      ctx.restore();
+    }
     const notes = [`sample ${this.sample + 1} of ${this.samples} · ${h}×${w}`];
-    if (ignored) notes.push(`${ignored} ignored (checkered)`);
+    if (ignoredCells.length) notes.push(`${ignoredCells.length} ignored (hatched)`);
     if (nonFinite) notes.push(`${nonFinite} non-finite (purple)`);
     this.caption.textContent = notes.join(' · ');
     this.canvas.setAttribute('aria-label', `Per-pixel loss of ${notes[0]}`);
@@ -121,7 +155,7 @@ export class Heatmap {
     const [min, max] = this.range;
     this.ticks.replaceChildren(...niceTicks(min, max, 5).map(v => {
       const t = document.createElement('span');
-      t.textContent = formatLoss(v);
+      t.textContent = formatTick(v);
       t.style.top = `${(1 - unit(v, min, max)) * 100}%`;
       return t;
     }));
