@@ -47,7 +47,7 @@ export function generateFile(lines = 4000) {
     ``,
     `class SegNet {`,
     `  /** @shape x [N, 3, H, W] @shape returns [N, NUM_CLASSES, H, W] */`,
-    `  forward(x: Tensor): Tensor { return x; }`,
+    `  forward(x: Tensor): Tensor { return this.head(x); }`,
     `}`,
     `const model = new SegNet();`,
     ``,

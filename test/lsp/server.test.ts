@@ -298,3 +298,59 @@ describe('an internal error in the analysis', () => {
     }
   });
 });
+
+describe('tensorLens.torchModules', () => {
+  it('checks a wrapper module once the setting lists it, and again when tensorlens.json lists it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-lsp-mod-'));
+    try {
+      cpSync(join(FIXTURES, 'custom-torch-module.ts'), join(dir, 'train.ts'));
+      const client = await LspTestClient.start({ root: dir, settings: {}, initializationOptions: { debounceMs: 20 } });
+      try {
+        const uri = fileUri(join(dir, 'train.ts'));
+        await client.open(uri, readFileSync(join(dir, 'train.ts'), 'utf8'));
+        expect(byCode(await client.diagnostics(uri), 'TL2001')).toEqual([]); // an unknown module: quiet
+
+        let n = client.publishedCount(uri);
+        await client.changeSettings({ torchModules: ['@acme/torch'] });
+        expect(byCode(await client.nextDiagnostics(uri, n), 'TL2001')).toHaveLength(1);
+
+        n = client.publishedCount(uri);
+        await client.changeSettings({ torchModules: [] });
+        expect(byCode(await client.nextDiagnostics(uri, n), 'TL2001')).toEqual([]);
+
+        n = client.publishedCount(uri);
+        writeFileSync(join(dir, 'tensorlens.json'), JSON.stringify({ torchModules: ['@acme/torch'] }));
+        await client.changeWatchedFiles([{ uri: fileUri(join(dir, 'tensorlens.json')), type: 1 }]);
+        expect(byCode(await client.nextDiagnostics(uri, n), 'TL2001')).toHaveLength(1);
+      } finally {
+        await client.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a change on disk', () => {
+  it('re-analyses the open files importing the changed file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-lsp-disk-'));
+    try {
+      cpSync(join(FIXTURES, 'multi-file'), dir, { recursive: true });
+      const client = await LspTestClient.start({ root: dir, initializationOptions: { debounceMs: 20 } });
+      try {
+        const trainUri = fileUri(join(dir, 'train.ts'));
+        await client.open(trainUri, readFileSync(join(dir, 'train.ts'), 'utf8'));
+        expect((await client.diagnostics(trainUri)).filter(d => d.severity === 1).length).toBeGreaterThan(0);
+        const n = client.publishedCount(trainUri);
+        const losses = readFileSync(join(dir, 'losses.ts'), 'utf8');
+        writeFileSync(join(dir, 'losses.ts'), losses.replace('@shape target [N, H, W] int64', '@shape target [N, 1, H, W] int64').replace('(logits, target)', '(logits, target.squeeze(1))'));
+        await client.changeWatchedFiles([{ uri: fileUri(join(dir, 'losses.ts')), type: 2 }]);
+        expect((await client.nextDiagnostics(trainUri, n)).filter(d => d.severity === 1)).toEqual([]);
+      } finally {
+        await client.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
