@@ -222,3 +222,38 @@ export function conformanceCase(name: string): {
   if (!c) throw new Error(`no conformance case ${name}`);
   return c as ReturnType<typeof conformanceCase>;
 }
+
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A `.npz` as `numpy.savez` writes it: a stored (uncompressed) ZIP of `<name>.npy` members. */
+export function npzOf(members: readonly { name: string; bytes: Uint8Array }[]): Buffer {
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const m of members) {
+    const name = Buffer.from(`${m.name}.npy`);
+    const crc = crc32(m.bytes);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0); local.writeUInt16LE(20, 4); local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(m.bytes.byteLength, 18); local.writeUInt32LE(m.bytes.byteLength, 22); local.writeUInt16LE(name.length, 26);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0); central.writeUInt16LE(20, 4); central.writeUInt16LE(20, 6); central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(m.bytes.byteLength, 20); central.writeUInt32LE(m.bytes.byteLength, 24); central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE(offset, 42);
+    locals.push(local, name, Buffer.from(m.bytes));
+    centrals.push(central, name);
+    offset += local.length + name.length + m.bytes.byteLength;
+  }
+  const dir = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0); end.writeUInt16LE(members.length, 8); end.writeUInt16LE(members.length, 10);
+  end.writeUInt32LE(dir.length, 12); end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, dir, end]);
+}

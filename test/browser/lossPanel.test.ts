@@ -2,11 +2,13 @@
 // engine, a fake extension host sending tensor files as the extension does. Conformance values and
 // error messages come from PyTorch (../shared/conformance/torch-ce).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { LossCall } from '../../server/analysis/api';
 import {
-  conformance, conformanceCase, ensureBuilt, hostFile, launchBrowser, newPanelContext, openPanel, screenshotPath,
+  conformance, conformanceCase, ensureBuilt, hostFile, launchBrowser, newPanelContext, npzOf, openPanel, screenshotPath,
   startServer, type HostFile, type PanelServer,
 } from './harness';
 import { darkModern, lightModern } from './themes';
@@ -95,6 +97,54 @@ describe('loss panel in Chromium', () => {
     expect(await page.locator('#steps-verdict').textContent()).toContain('the same loss');
     expect(await page.locator('#accuracy').textContent()).toMatch(/^accuracy \d+\.\d% \(\d+ of 84 elements\)$/);
     expect(await violations(page)).toEqual([]);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('lists the arrays of an .npz and fills input, target and weight from their names', async () => {
+    const c = conformanceCase('nchw_weight_ignore_255');
+    const dir = mkdtempSync(join(tmpdir(), 'tl-panel-npz-'));
+    const npzPath = join(dir, 'batch.npz');
+    const read = (role: string) => readFileSync(join(conformance, 'torch-ce', c.inputs[role]));
+    writeFileSync(npzPath, npzOf([
+      { name: 'images_logits', bytes: read('input') }, { name: 'labels', bytes: read('target') }, { name: 'class_weight', bytes: read('weight') },
+    ]));
+    const files = [hostFile(npzPath, 'data/batch.npz')];
+    const context = await newPanelContext(browser, lightModern);
+    try {
+      const { page, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+      await idle(page);
+      expect(await page.locator('#input-array vscode-option').count()).toBe(3);
+      const chosen = await page.evaluate(() => ['input', 'target', 'weight'].map(r => (document.querySelector(`#${r}-array`) as HTMLSelectElement).value));
+      expect(chosen).toEqual(['images_logits', 'labels', 'class_weight']);
+      const n = await outcomes(page);
+      await page.locator('#ignore-index input').fill('255');
+      await idle(page, n);
+      expect(Math.abs((await lossValue(page)) - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+      expect(log.errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('converts index targets to one-hot probabilities and back (same loss without ignored targets)', async () => {
+    const c = conformanceCase('nchw_mean');
+    const files = caseFiles('nchw_mean');
+    const context = await newPanelContext(browser, lightModern);
+    const { page, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+    await idle(page);
+    let n = await outcomes(page);
+    await page.locator('#target-kind').click();
+    await page.locator('#target-kind vscode-option[value="probability"]').click();
+    await idle(page, n);
+    expect(await page.locator('#result-meta').textContent()).toContain('input [2, 5, 6, 7] → target [2, 5, 6, 7]');
+    expect(Math.abs((await lossValue(page)) - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+    n = await outcomes(page);
+    await page.locator('#target-kind').click();
+    await page.locator('#target-kind vscode-option[value="index"]').click();
+    await idle(page, n);
+    expect(await page.locator('#result-meta').textContent()).toContain('→ target [2, 6, 7]');
     expect(log.errors).toEqual([]);
     await context.close();
   });
