@@ -17,11 +17,13 @@ export class SpamClassifier extends nn.Module {
   }
 }
 
+export const model = new SpamClassifier();
+
 /**
  * @shape embeddings [N, 300] float32
  * @shape labels [N] float32
  */
-export function spamLoss(model: SpamClassifier, embeddings: Tensor, labels: Tensor): Tensor {
+export function spamLoss(embeddings: Tensor, labels: Tensor): Tensor {
   const criterion = new nn.BCEWithLogitsLoss();
   const logits = model.forward(embeddings);
   return criterion.forward(logits, labels);

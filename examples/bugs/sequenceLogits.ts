@@ -27,11 +27,13 @@ export class BigramLanguageModel extends nn.Module {
   }
 }
 
+export const model = new BigramLanguageModel();
+
 /**
  * @shape xb [B, BLOCK_SIZE] int64
  * @shape yb [B, BLOCK_SIZE] int64
  */
-export function trainingLoss(model: BigramLanguageModel, xb: Tensor, yb: Tensor): Tensor {
+export function trainingLoss(xb: Tensor, yb: Tensor): Tensor {
   const logits = model.forward(xb);
   return F.cross_entropy(logits, yb);
 }

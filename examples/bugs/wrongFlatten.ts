@@ -26,7 +26,9 @@ export class SmallConvNet extends nn.Module {
   }
 }
 
-export function step(model: SmallConvNet, images: Tensor, labels: Tensor): number {
+export const model = new SmallConvNet();
+
+export function step(images: Tensor, labels: Tensor): number {
   const x = images; // @shape [BATCH_SIZE, 3, 32, 32] float32
   const y = labels; // @shape [BATCH_SIZE] int64
   const logits = model.forward(x);
