@@ -32,7 +32,7 @@ export function toSeverity(s: Severity): DiagnosticSeverity {
 export interface ConvertOptions {
   /** The client shows `relatedInformation` (`textDocument.publishDiagnostics.relatedInformation`). */
   readonly relatedInformation: boolean;
-  /** Base of `codeDescription.href`; the code's anchor is appended (`#tl2001`). Undefined: no link. */
+  /** Base of `codeDescription.href`; the code is appended as the anchor (`#TL2001`). Undefined: no link. */
   readonly docsUri: string | undefined;
 }
 
@@ -58,7 +58,8 @@ export function toLspDiagnostic(
     message: d.reason ? `${d.message}\n${d.reason}` : d.message,
     data: { index, version: doc.version } satisfies DiagnosticData,
   };
-  if (options.docsUri) result.codeDescription = { href: `${options.docsUri}#${d.code.toLowerCase()}` };
+  // The anchor is the code as docs/diagnostics.md spells its ids (`<a id="TL2001">`).
+  if (options.docsUri) result.codeDescription = { href: `${options.docsUri}#${d.code}` };
   if (d.tags?.length) {
     result.tags = d.tags.map(t => (t === 'unnecessary' ? DiagnosticTag.Unnecessary : DiagnosticTag.Deprecated));
   }

@@ -65,7 +65,7 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(d!.source).toBe('tensor-lens');
     expect(d!.severity).toBe(1);
     // The link opens the bundled reference (docs/diagnostics.md) at the code's heading.
-    if (existsSync(join(ROOT, 'docs', 'diagnostics.md'))) expect(d!.codeDescription?.href).toMatch(/\/docs\/diagnostics\.md#tl2001$/);
+    if (existsSync(join(ROOT, 'docs', 'diagnostics.md'))) expect(d!.codeDescription?.href).toMatch(/\/docs\/diagnostics\.md#TL2001$/);
     else expect(d!.codeDescription).toBeUndefined();
     // The primary range is the target argument of the call.
     const doc = client.docs.get(uri)!;
@@ -79,7 +79,8 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
   it('hovers a tensor with its shape, dtype and where each dim was bound', async () => {
     const h = hoverText(await client.hover(uri, client.positionOf(uri, 'const images', 7)));
     expect(h).toContain('[N, 3, H, W] float32');
-    expect(h).toMatch(/`N` — bound at line \d+/);
+    const annotationLine = client.positionOf(uri, '@shape [N, 3, H, W] float32').line + 1;
+    expect(h).toContain(`\`N\` — bound at line ${annotationLine} \`@shape [N, 3, H, W] float32\``);
     const logits = hoverText(await client.hover(uri, client.positionOf(uri, 'const logits', 7)));
     expect(logits).toMatch(/\[N, (21|NUM_CLASSES), H, W\]/);
   });
@@ -104,6 +105,17 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(labelAt('const logits')).toEqual([expect.stringMatching(/^: \[N, (21|NUM_CLASSES), H, W\]$/)]);
     expect(labelAt('const probs')).toHaveLength(1);
     expect(labelAt('const images')).toEqual([]); // annotated: the comment already says it
+  });
+
+  it('offers to write an inferred shape down as an annotation', async () => {
+    const at = client.positionOf(uri, 'const probs', 7);
+    const actions = (await client.codeActions(uri, { start: at, end: at }, [])) ?? [];
+    const annotate = actions.find(a => a.kind === 'refactor.rewrite');
+    expect(annotate, JSON.stringify(actions)).toBeDefined();
+    const [edit] = editsOf(annotate!, uri);
+    expect(edit!.newText).toMatch(/@shape \[N, (21|NUM_CLASSES), H, W\]/);
+    // Nothing is wrong there: no quick fixes.
+    expect(actions.filter(a => a.kind === 'quickfix')).toEqual([]);
   });
 
   it('offers a CodeLens "Evaluate loss…" carrying the call for the loss panel', async () => {
