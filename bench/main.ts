@@ -37,7 +37,8 @@ export interface BenchResults {
 
 /** Runs the benchmark; resolves to 0 when every section ran, 1 when one could not. Not a timed test. */
 export async function runBench(opts: BenchOptions): Promise<number> {
-  const log = opts.log ?? ((line: string) => console.log(line));
+  // Bound now: the language server section redirects console.log to this function while it runs.
+  const log = opts.log ?? console.log.bind(console);
   const quick = opts.quick ?? false;
   const sections = opts.sections ?? ['engine', 'analyzer', 'lsp'];
   const machine = describeMachine();

@@ -1,9 +1,10 @@
 // Our engine as benchmark contestants: the wasm engine on one thread (end to end from the caller's
 // arrays, and with inputs already in engine memory), and the Node worker pool on all cores.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, selectEngineFile, type Engine } from '../compute/engine';
+import { engineBytes } from '../compute/node/loadEngine';
 import type { Tensor } from '../compute/types';
 import type { CeData } from './data';
 import type { Contestant } from './engine';
@@ -15,10 +16,10 @@ export interface OurContestant {
 
 /** The engine build this runtime runs (relaxed SIMD needs a flag in Node 20, so usually plain SIMD). */
 export async function loadOurEngine(root: string): Promise<{ engine: Engine; file: string } | undefined> {
-  const file = selectEngineFile();
-  const path = join(root, 'dist', 'compute', file);
-  if (!existsSync(path)) return undefined;
-  return { engine: await createEngine(new Uint8Array(readFileSync(path))), file };
+  const wasmDir = join(root, 'dist', 'compute');
+  if (!existsSync(join(wasmDir, selectEngineFile()))) return undefined;
+  const { file, bytes } = engineBytes({ wasmDir });
+  return { engine: await createEngine(bytes), file };
 }
 
 export async function ourContestants(root: string, cores: number, log: (line: string) => void): Promise<OurContestant[]> {
