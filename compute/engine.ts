@@ -11,15 +11,30 @@ import {
 
 export type EngineFileName = 'ce-relaxed.wasm' | 'ce-simd.wasm' | 'ce-scalar.wasm';
 
+/** A compiled `WebAssembly.Module` (typed opaquely so this file needs neither DOM nor Node typings). */
+export type WasmModule = object;
+/** Wasm bytes: an ArrayBuffer or a view of one. */
+export type WasmBytes = ArrayBuffer | ArrayBufferView;
+
 /** The wasm to instantiate: its bytes or an already compiled module (a webview worker gets either). */
 export interface EngineSource {
-  readonly bytes?: BufferSource;
-  readonly module?: WebAssembly.Module;
+  readonly bytes?: WasmBytes;
+  readonly module?: WasmModule;
 }
+
+/** The part of the `WebAssembly` global the engine uses; every runtime we target has it. */
+interface WasmGlobal {
+  readonly Module: abstract new (...args: never[]) => object;
+  Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
+  validate(bytes: WasmBytes): boolean;
+  compile(bytes: WasmBytes): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ readonly exports: object }>;
+}
+const wasm = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
 
 /** The engine's kernels, as the wasm module exports them (compute/assembly/index.ts). */
 interface Kernels {
-  readonly memory: WebAssembly.Memory;
+  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
   heapBase(): number;
   simdLevel(): number;
   weightSum(): number;
@@ -114,28 +129,33 @@ const RELAXED_PROBE = new Uint8Array([
  * The build this runtime can run, best first: relaxed SIMD (FMA), SIMD, scalar. `validate` is
  * `WebAssembly.validate` (a parameter so a host can force a build in tests).
  */
-export function selectEngineFile(validate: (bytes: Uint8Array<ArrayBuffer>) => boolean = b => WebAssembly.validate(b)): EngineFileName {
+export function selectEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b)): EngineFileName {
   if (validate(RELAXED_PROBE)) return 'ce-relaxed.wasm';
   if (validate(SIMD_PROBE)) return 'ce-simd.wasm';
   return 'ce-scalar.wasm';
 }
 
 /** Instantiates the engine from wasm bytes or a compiled module. */
-export async function createEngine(src: EngineSource | BufferSource | WebAssembly.Module): Promise<Engine> {
-  let module: WebAssembly.Module;
-  if (src instanceof WebAssembly.Module) module = src;
-  else if (ArrayBuffer.isView(src) || src instanceof ArrayBuffer) module = await WebAssembly.compile(src);
-  else if (src.module) module = src.module;
-  else if (src.bytes) module = await WebAssembly.compile(src.bytes);
+export async function createEngine(src: EngineSource | WasmBytes | WasmModule): Promise<Engine> {
+  let module: WasmModule;
+  if (src instanceof wasm.Module) module = src;
+  else if (ArrayBuffer.isView(src) || src instanceof ArrayBuffer) module = await wasm.compile(src);
+  else if ((src as EngineSource).module) module = (src as EngineSource).module!;
+  else if ((src as EngineSource).bytes) module = await wasm.compile((src as EngineSource).bytes!);
   else throw new EngineInputError('createEngine needs the wasm bytes or a compiled module');
-  const instance = await WebAssembly.instantiate(module, { env: { abort: wasmAbort } });
+  const instance = await wasm.instantiate(module, { env: { abort: wasmAbort } });
   return new WasmEngine(instance.exports as unknown as Kernels);
 }
 
 /** Synchronous instantiation from a compiled module (workers that already hold one). */
-export function createEngineSync(module: WebAssembly.Module): Engine {
-  const instance = new WebAssembly.Instance(module, { env: { abort: wasmAbort } });
+export function createEngineSync(module: WasmModule): Engine {
+  const instance = new wasm.Instance(module, { env: { abort: wasmAbort } });
   return new WasmEngine(instance.exports as unknown as Kernels);
+}
+
+/** Compiles wasm bytes (hosts compile once and hand the module to each worker). */
+export function compileEngine(bytes: WasmBytes): Promise<WasmModule> {
+  return wasm.compile(bytes);
 }
 
 function wasmAbort(): never {

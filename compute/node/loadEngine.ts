@@ -27,7 +27,7 @@ export function findWasmDir(): string {
 
 export function engineBytes(options: LoadEngineOptions = {}): { file: EngineFileName; bytes: Uint8Array; path: string } {
   const dir = options.wasmDir ?? findWasmDir();
-  const file = options.file ?? selectEngineFile(b => WebAssembly.validate(b));
+  const file = options.file ?? selectEngineFile();
   const path = join(dir, file);
   return { file, bytes: readFileSync(path), path };
 }
