@@ -296,7 +296,7 @@ function parseAnnotationBody(body: string, base: number, tagRange: TextRange, er
     let target: ShapeAnnotation['target'];
     const first = p.peek();
     if (first.kind === 'eof') {
-      errors.push({ code: ANNOTATION_SYNTAX, args: ["expected a shape such as '[N, C, H, W]' after @shape"], range: tagRange });
+      errors.push({ code: ANNOTATION_SYNTAX, args: ["expected a shape such as '[N, C, H, W]' after the tag"], range: tagRange });
       return undefined;
     }
     if (first.kind === 'ident') {

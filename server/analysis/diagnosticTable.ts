@@ -24,7 +24,7 @@ export const diagnosticTable: readonly DiagnosticDefinition[] = [
   { code: 'TL1002', severity: 'error', name: 'annotation-unknown-dtype', message: "Unknown dtype '{0}' in shape annotation", reason: 'Dtypes are float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, bool (aliases: float, double, long, int). Free text after the shape goes after a dash: `@shape x [N] - the input`.' },
   { code: 'TL1003', severity: 'error', name: 'annotation-contradicts-inferred', message: 'The annotation says {0} but the inferred shape is {1}', reason: '{r0}' },
   { code: 'TL1004', severity: 'error', name: 'argument-contradicts-annotation', message: "Argument for '{0}' has shape {1}, but the parameter is annotated {2}", reason: '{r0}' },
-  { code: 'TL1005', severity: 'warning', name: 'annotation-stray', message: 'This @shape annotation {0}', reason: 'Put `@shape` in the JSDoc of a declaration or function, or in a `// @shape` comment after a declaration.' },
+  { code: 'TL1005', severity: 'warning', name: 'annotation-stray', message: 'This shape annotation {0}', reason: 'Put `@shape` in the JSDoc of a declaration or function, or in a `// @shape` comment after a declaration.' },
   { code: 'TL1006', severity: 'error', name: 'annotation-two-variadics', message: 'A shape can have at most one variadic group (`*name` or `...`)', reason: 'With two groups the split of dims between them is ambiguous.' },
   { code: 'TL1007', severity: 'warning', name: 'annotation-dtype-contradicts', message: 'The annotation says dtype {0} but the inferred dtype is {1}', reason: '{r0}' },
   { code: 'TL1008', severity: 'error', name: 'return-contradicts-annotation', message: 'The returned value has shape {1}, but the function is annotated to return {0}', reason: '{r0}' },

@@ -376,6 +376,16 @@ export class Interpreter implements OpContext {
 
   private exec(s: Stmt, env: Env): void {
     this.tick();
+    const savedEnv = this.currentEnv;
+    this.currentEnv = env;
+    try {
+      this.execInner(s, env);
+    } finally {
+      this.currentEnv = savedEnv;
+    }
+  }
+
+  private execInner(s: Stmt, env: Env): void {
     switch (s.kind) {
       case 'declare': {
         let v = s.init ? this.eval(s.init, env) : UNKNOWN_VALUE;

@@ -69,6 +69,12 @@ class FrontEnd {
     };
     const visit = (n: ts.Node) => {
       add(ts.getLeadingCommentRanges(this.text, n.pos));
+      // Comments right after an opening bracket of an empty (or comment-first) block are trivia of
+      // no child node: scan from just past the bracket too.
+      if (n.kind !== ts.SyntaxKind.SourceFile) {
+        const start = n.getStart(this.sf);
+        if ('{[('.includes(this.text[start] ?? '')) add(ts.getLeadingCommentRanges(this.text, start + 1));
+      }
       add(ts.getTrailingCommentRanges(this.text, n.end));
       add(ts.getLeadingCommentRanges(this.text, n.end));
       ts.forEachChild(n, visit);
