@@ -414,3 +414,16 @@ describe('argmax on the probability path', () => {
     expect(messages(r)).toEqual(['TL4004: the input of cross_entropy is the output of argmax: the loss needs the raw logits']);
   });
 });
+
+describe('reordered targets: the reason names the layout', () => {
+  it('classes last (NHWC): TensorFlow\'s layout', () => {
+    const r = ce(t(['N', 5, 'H', 'W'], 'float32'), t(['N', 'H', 'W', 5], 'float32'));
+    expect(reasonOf(r.findings[0])).toContain('classes last');
+  });
+  it('another order: a neutral reason with the permutation', () => {
+    const r = ce(t(['N', 5, 'H', 'W'], 'float32'), t(['N', 5, 'W', 'H'], 'float32'));
+    expect(messages(r)).toEqual(['TL2001: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4']);
+    expect(reasonOf(r.findings[0])).not.toContain('classes last');
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ text: '.permute(0, 1, 3, 2)' });
+  });
+});

@@ -83,3 +83,16 @@ describe('mse_loss / l1_loss', () => {
     expect(formatShape(call('mse_loss', t(['N', 4], 'float32'), t(['N', 4], 'float32')).output?.shape)).toBe('[]');
   });
 });
+
+describe('BCE with a reordered target (C4)', () => {
+  it('NHWC one-hot against NCHW logits, symbolic sizes: layout mismatch, permute fix', () => {
+    const r = call('binary_cross_entropy_with_logits', t(['N', 'C', 'H', 'W'], 'float32'), t(['N', 'H', 'W', 'C'], 'float32', { producer: { op: 'one_hot' } }));
+    expect(messages(r)).toEqual(['TL2019: Target size (torch.Size([N, H, W, C])) must be the same as input size (torch.Size([N, C, H, W]))']);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ subject: 'target', text: '.permute(0, 3, 1, 2)' });
+  });
+  it('concrete sizes likewise', () => {
+    const r = call('binary_cross_entropy', t([2, 5, 4, 4], 'float32'), t([2, 4, 4, 5], 'float32'));
+    expect(messages(r)[0]).toMatch(/^TL2020: Using a target size \(torch.Size\(\[2, 4, 4, 5\]\)\)/);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ text: '.permute(0, 3, 1, 2)' });
+  });
+});

@@ -8,7 +8,8 @@ export const reasonTemplates = {
   // cross_entropy / nll_loss, index targets
   spatialTargetRank: '{0} wants class indices {1} for {2} logits; this target has {3} dims.',
   maskChannelDim: 'The mask {0} keeps its channel dim: {1} wants class indices {2}, one class number per pixel. Drop the channel with `.squeeze({3})`.',
-  reorderedTarget: 'The target {0} holds the input\'s dims in another order (class dim last, TF.js style); {1} reads class probabilities in the input\'s layout {2}. Reorder it with `.permute({3})`, or pass the class indices {4} instead.',
+  reorderedTarget: 'The target {0} holds the input\'s dims in another order; {1} reads a target of that rank as class probabilities in the input\'s layout {2}. Reorder it with `.permute({3})`, or pass the class indices {4} instead.',
+  reorderedTargetClassesLast: 'The target {0} has the classes last (a one-hot encoding in TensorFlow\'s layout); {1} reads class probabilities in the input\'s layout {2}, classes at dim 1. Reorder it with `.permute({3})`, or pass the class indices {4} instead.',
   batchMismatch: 'The input has {0} samples but the target has {1}: the first dim of both must be the batch.',
   batchMismatchZeroD: 'A 0-d target is one class index, but the input is a batch of {0}: the target needs shape {1}.',
   multiTarget: '{0} wants one class index per sample, a {1} tensor; this target is {2}.',
@@ -48,6 +49,7 @@ export const reasonTemplates = {
   softmaxBeforeNll: 'nll_loss expects log-probabilities; use log_softmax instead of softmax.',
   // BCE and regression
   bceShape: 'BCE compares input and target element by element; they must have the same shape. {0}',
+  bceReordered: 'The target {0} holds the input\'s dims in another order; BCE compares element by element in the input\'s layout {1}. Reorder it with `.permute({2})`.',
   bceIndexTarget: 'BCE wants a {0} target of 0/1 per element; class indices {1} belong to cross_entropy, or one-hot encode them.',
   bceTargetDtype: 'binary_cross_entropy_with_logits writes its result in the target\'s dtype; convert the target with `.float()`.',
   broadcastError: 'The input {0} and target {1} cannot be broadcast together.',

@@ -40,6 +40,11 @@ export function compareDimLists(a: readonly Dim[], b: readonly Dim[]): Tri {
 export function reorderedLayout(input: Shape, target: Shape): number[] | undefined {
   if (!fixedRank(input) || !fixedRank(target) || input.dims.length !== target.dims.length || input.dims.length < 2) return undefined;
   const n = input.dims.length;
+  if (compareDimLists(input.dims, target.dims) === 'equal') return undefined;
+  // The common cause first: classes last (`[N, H, W, C]`), i.e. q = [0, n-1, 1, …, n-2]; with
+  // repeated sizes (`[2, 4, 4, 5]` against `[2, 5, 4, 4]`) several orders match and this one is meant.
+  const classesLast = [0, n - 1, ...Array.from({ length: n - 2 }, (_, i) => i + 1)];
+  if (n >= 3 && classesLast.every((i, j) => provablyEqual(target.dims[i], input.dims[j]))) return classesLast;
   // q[j] = the target position whose dim lands at input position j.
   const q: number[] = new Array(n).fill(-1);
   const used = new Array<boolean>(n).fill(false);

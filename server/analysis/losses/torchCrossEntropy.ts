@@ -328,7 +328,9 @@ function spatialTargetRank(call: LossCallInput, input: Shape, target: Shape, lay
   if (layout) {
     const float = tgt.dtype && !isFloatingDtype(tgt.dtype) ? '.float()' : '';
     const perm = layout.join(', ');
-    return finding('TL2001', 'target', args, 'reorderedTarget', [torchShape(target), fnName, torchShape(input), perm, torchShape(indices)], {
+    // `[0, 3, 1, 2]`-style: the class dim moved from last to 1, everything else in order.
+    const classesLast = layout[1] === layout.length - 1 && layout.every((v, i) => i === 1 || v === (i === 0 ? 0 : i - 1));
+    return finding('TL2001', 'target', args, classesLast ? 'reorderedTargetClassesLast' : 'reorderedTarget', [torchShape(target), fnName, torchShape(input), perm, torchShape(indices)], {
       dims: [input, target],
       fixes: [{ kind: 'append', subject: 'target', text: `.permute(${perm})${float}`, title: `Reorder the target to the input's layout: \`.permute(${perm})${float}\``, preferred: true }],
     });

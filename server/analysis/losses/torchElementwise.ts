@@ -5,7 +5,7 @@ import { formatDim, isFloatingDtype, torchScalarTypeName, type Shape } from '../
 import type { Finding, FixSpec, TensorValue } from '../values';
 import { tensorValue } from '../values';
 import { torchShape, torchSize } from './format';
-import { extraSingleton, fixedRank, broadcast, compareDimLists } from './shapes';
+import { broadcast, compareDimLists, extraSingleton, fixedRank, reorderedLayout } from './shapes';
 import { finding, torchReduction } from './torchCrossEntropy';
 import type { LossCallInput, LossCheckResult } from './types';
 
@@ -61,6 +61,18 @@ export function checkTorchElementwise(call: LossCallInput): LossCheckResult {
   const needsCast = target!.dtype !== undefined && !isFloatingDtype(target!.dtype);
 
   if (!regression) {
+    // DESIGN §2's exception: a target holding the input's dims in another order (a one-hot
+    // `[N, H, W, C]` against `[N, C, H, W]` logits) is a layout mistake even with symbolic sizes.
+    const layout = relation === 'equal' ? undefined : reorderedLayout(inShape, tgShape);
+    if (layout) {
+      const code = fn === 'binary_cross_entropy_with_logits' ? 'TL2019' : 'TL2020';
+      const perm = layout.join(', ');
+      findings.push(finding(code, 'target', [torchSize(tgShape), torchSize(inShape)], 'bceReordered', [torchShape(tgShape), torchShape(inShape), perm], {
+        dims: [inShape, tgShape],
+        fixes: [{ kind: 'append', subject: 'target', text: `.permute(${perm})`, title: `Reorder the target to the input's layout: \`.permute(${perm})\``, preferred: true }],
+      }));
+      return { findings, output: out(undefined), expectation };
+    }
     if (relation === 'different') {
       const code = fn === 'binary_cross_entropy_with_logits' ? 'TL2019' : 'TL2020';
       // Class indices `[N]` to a multi-label `[N, C]` input (B6); a missing size-1 dim is the other cause.
