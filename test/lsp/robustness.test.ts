@@ -135,8 +135,11 @@ describe('random edits against the running server', () => {
     // Every open file ends with diagnostics for its final version.
     for (const uri of uris) await client.diagnostics(uri, 30_000);
 
+    // An analysis bug that escapes the analysis is logged here (the server survived it, which is what
+    // this test holds); an error in the LSP glue itself fails the test.
     const internal = client.messages.filter(m => m.type === 1);
     if (internal.length > 0) console.warn(`internal errors reported (the server survived them):\n${internal.map(m => m.message).join('\n')}`);
+    expect(internal.filter(m => !m.message.includes('internal error in analysis'))).toEqual([]);
     expect(failures).toEqual([]);
     expect(answered).toBeGreaterThan(EDITS / 4);
     expect(client.alive).toBe(true);
