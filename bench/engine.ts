@@ -97,7 +97,7 @@ export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]
     }
     for (const c of contestants) await c.release?.();
 
-    const ours1 = opts.ours.find(c => c.threads === 1);
+    const ours1 = contestants.find(c => c.kind === 'ours' && c.threads === 1);
     const base = ours1 && !failed.has(ours1) ? median(times.get(ours1)!) : NaN;
     const out: string[][] = [];
     for (const c of contestants) {
@@ -132,7 +132,7 @@ export function summarizeTargets(rows: readonly EngineRow[], cores: number): str
   const get = (shape: string, name: string) => rows.find(r => JSON.stringify(r.shape) === shape && r.contestant === name);
   const ours1 = rows.find(r => r.kind === 'ours' && r.threads === 1)?.contestant;
   const oursAll = rows.find(r => r.kind === 'ours' && r.threads === cores && cores > 1)?.contestant;
-  if (!ours1) return 'targets: not checked (our engine is not built; run `npm run build`)';
+  if (!ours1) return 'targets: not checked (our engine did not run: not built, or filtered out)';
   const lines = ['targets (ours vs peer = peer time / our time, same run):'];
   const check = (label: string, ok: (shape: string) => [boolean, string] | undefined) => {
     const parts = shapes.map(s => {

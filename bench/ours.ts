@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, selectEngineFile, type Engine } from '../compute/engine';
 import { engineBytes } from '../compute/node/loadEngine';
+import { createNodePool } from '../compute/node/pool';
 import type { Tensor } from '../compute/types';
 import type { CeData } from './data';
 import type { Contestant } from './engine';
@@ -76,5 +77,23 @@ export async function ourContestants(root: string, cores: number, log: (line: st
     },
     close: async () => release(),
   });
+  if (cores > 1) {
+    if (existsSync(join(root, 'dist', 'compute', 'nodeWorker.js'))) {
+      // The pool shards items across worker_threads (each with its own instance) and sums the
+      // shards' f64 partials in a fixed order; its shard copies are part of what it costs.
+      const pool = await createNodePool({ size: cores, wasmDir: join(root, 'dist', 'compute') });
+      out.push({
+        contestant: {
+          name: `tensor-lens ×${cores} (worker pool)`,
+          threads: cores,
+          kind: 'ours',
+          run: async d => (await pool.crossEntropy({ dtype: 'float32', shape: d.shape, data: d.x }, targetOf(d), { int32Targets: true })).loss!,
+        },
+        close: async () => pool.terminate(),
+      });
+    } else {
+      log('skipped: our worker pool: dist/compute/nodeWorker.js is not built (npm run build)');
+    }
+  }
   return out;
 }
