@@ -427,3 +427,14 @@ describe('reordered targets: the reason names the layout', () => {
     expect(r.findings[0].fixes?.[0]).toMatchObject({ text: '.permute(0, 1, 3, 2)' });
   });
 });
+
+describe('sizes are at least 1', () => {
+  it('a flatten that doubles a symbolic batch: 2*N against N', () => {
+    const r = ce(t([{ kind: 'sym', poly: new Map([['N', 2]]) }, 10], 'float32'), t(['N'], 'int64'));
+    expect(messages(r)).toEqual(['TL2002: Expected input batch_size (2*N) to match target batch_size (N).']);
+  });
+  it('N*H against N stays undecided (H may be 1), and so do opaque atoms', () => {
+    expect(messages(ce(t([{ kind: 'sym', poly: new Map([['H*N', 1]]) }, 10], 'float32'), t(['N'], 'int64')))).toEqual([]);
+    expect(messages(ce(t(['H//2', 10], 'float32'), t(['H'], 'int64')))).toEqual([]);
+  });
+});

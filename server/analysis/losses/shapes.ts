@@ -1,7 +1,7 @@
 // Shape relations the loss rules reason with: provable comparisons under the rules' assumptions,
 // reordered layouts (NHWC against NCHW), a singleton dim too many or too few, and broadcasting.
 
-import { compareDims, constDim, hasFixedRank, UNKNOWN_DIM, type Dim, type Shape, type Tri } from '../dims';
+import { compareDims, constDim, hasFixedRank, subDims, UNKNOWN_DIM, type Dim, type Shape, type Tri } from '../dims';
 
 export function fixedRank(s: Shape | undefined): s is Shape {
   return s !== undefined && hasFixedRank(s);
@@ -11,8 +11,27 @@ export function isConst(d: Dim | undefined, value: number): boolean {
   return d !== undefined && d.kind === 'const' && d.value === value;
 }
 
+/**
+ * `compareDims` plus one fact about sizes: every symbolic size is at least 1. So `2*N` and `N`
+ * differ (a wrong flatten that doubles the batch), while `N*H` and `N` stay undecided (H may be 1):
+ * the difference of the two polynomials must have all its coefficients of one sign.
+ */
+export function compareSizes(a: Dim, b: Dim): Tri {
+  const c = compareDims(a, b);
+  if (c !== 'unknown' || (a.kind !== 'sym' && a.kind !== 'const') || (b.kind !== 'sym' && b.kind !== 'const')) return c;
+  const diff = subDims(a, b);
+  if (diff.kind !== 'sym') return c;
+  const coefs = [...diff.poly.values()].filter(v => v !== 0);
+  return coefs.length > 0 && (coefs.every(v => v > 0) || coefs.every(v => v < 0)) && !hasOpaqueAtom(diff) ? 'different' : 'unknown';
+}
+
+/** Atoms like `H//2` or `(H - 3)/2 + 1` parts may be 0 or fractional: positivity is not known for them. */
+function hasOpaqueAtom(d: Dim): boolean {
+  return d.kind === 'sym' && [...d.poly.keys()].some(k => k.split('*').some(atom => atom !== '' && !/^[A-Za-z_$][\w$]*$/.test(atom)));
+}
+
 export function provablyDifferent(a: Dim, b: Dim): boolean {
-  return compareDims(a, b) === 'different';
+  return compareSizes(a, b) === 'different';
 }
 
 export function provablyEqual(a: Dim, b: Dim): boolean {
@@ -24,7 +43,7 @@ export function compareDimLists(a: readonly Dim[], b: readonly Dim[]): Tri {
   if (a.length !== b.length) return 'different';
   let result: Tri = 'equal';
   for (let i = 0; i < a.length; i++) {
-    const c = compareDims(a[i], b[i]);
+    const c = compareSizes(a[i], b[i]);
     if (c === 'different') return 'different';
     if (c === 'unknown') result = 'unknown';
   }

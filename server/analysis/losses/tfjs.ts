@@ -4,11 +4,11 @@
 // layers' `sparseCategoricalCrossentropy` (tfjs-layers/src/losses.ts); messages verified with
 // tfjs 4.22.0. Labels come first in TF.js; here `target` is the labels and `input` the logits.
 
-import { compareDims, constDim, formatDim, isFloatingDtype, mulDims, numel, type Dim, type Shape } from '../dims';
+import { constDim, formatDim, isFloatingDtype, mulDims, numel, type Dim, type Shape } from '../dims';
 import type { Finding, FixSpec, TensorValue } from '../values';
 import { tensorValue } from '../values';
 import { tfjsJsonShape, tfjsShape, torchShape } from './format';
-import { broadcast, compareDimLists, dropDim, fixedRank, isConst, reorderedLayout } from './shapes';
+import { broadcast, compareDimLists, compareSizes, dropDim, fixedRank, isConst, reorderedLayout } from './shapes';
 import { finding } from './torchCrossEntropy';
 import type { Known, LossCallInput, LossCheckResult } from './types';
 
@@ -191,7 +191,7 @@ function checkSparseMetric(call: LossCallInput): LossCheckResult {
   const oneHotSize = mulDims(labelCount, C);
   const predSize = numel(yPred)!;
   const oneHotLabels = compareDimLists(yTrue.dims, yPred.dims) === 'equal' && !isConst(C, 1);
-  if (compareDims(oneHotSize, predSize) === 'different' || oneHotLabels) {
+  if (compareSizes(oneHotSize, predSize) === 'different' || oneHotLabels) {
     findings.push(finding('TL2027', 'target', [formatDim(oneHotSize).replace(/ /g, ''), tfjsShape(yPred)],
       oneHotLabels ? 'tfjsSparseOneHotLabels' : 'tfjsSparseSize', [torchShape(indices), torchShape(yTrue), formatDim(labelCount)], { dims: [yTrue, yPred] }));
     return { findings, expectation, output };

@@ -5,7 +5,7 @@
 // nothing fails.
 
 import {
-  compareDims, constDim, formatDim, isFloatingDtype, numel, torchScalarTypeName,
+  constDim, formatDim, isFloatingDtype, numel, torchScalarTypeName,
   type Dim, type Dtype, type Shape,
 } from '../dims';
 import type { Finding, FindingArg, FindingSubject, FixSpec, TensorValue } from '../values';
@@ -13,7 +13,7 @@ import { tensorValue } from '../values';
 import { cppDouble, symbolNames, torchShape } from './format';
 import { reason, type ReasonKey } from './reasons';
 import {
-  compareDimLists, dropDim, extraSingleton, extraSingletonLoose, fixedRank, invertPermutation, isConst,
+  compareDimLists, compareSizes, dropDim, extraSingleton, extraSingletonLoose, fixedRank, invertPermutation, isConst,
   provablyDifferent, provablyEqual, reorderedLayout,
 } from './shapes';
 import type { Known, LossCallInput, LossCheckResult } from './types';
@@ -70,7 +70,7 @@ function probabilityPath(input: Shape, target: Shape): 'equal' | 'different' | '
   const cd = rank === 0 ? -1 : classDimIndex(rank);
   let result: 'equal' | 'different' | 'unknown' = 'equal';
   for (let i = 0; i < rank; i++) {
-    let c = compareDims(input.dims[i], target.dims[i]);
+    let c = compareSizes(input.dims[i], target.dims[i]);
     // A `[N, 1, H, W]` mask against `[N, C, H, W]` logits: the shapes are equal only if C == 1, which
     // is itself a misuse (TL4001). Treat the symbolic class count as at least 2 here.
     if (c === 'unknown' && i === cd && isConst(target.dims[i], 1) && input.dims[i].kind === 'sym') c = 'different';
