@@ -1,0 +1,44 @@
+// Engine worker pool for the browser (the loss panel's webview): Web Workers made by a caller-supplied
+// factory (a webview builds them from a Blob URL), each instantiating the engine module it is sent.
+import type { WasmBytes, WasmModule } from '../engine';
+import { EnginePool, type WorkerPort } from '../pool';
+import type { WorkerReply } from '../workerCore';
+
+/** The parts of a browser `Worker` the pool uses. */
+export interface BrowserWorker {
+  postMessage(message: unknown, transfer: ArrayBuffer[]): void;
+  addEventListener(type: 'message', listener: (event: { data: unknown }) => void): void;
+  addEventListener(type: 'error' | 'messageerror', listener: (event: { message?: string }) => void): void;
+  terminate(): void;
+}
+
+export interface BrowserPoolOptions {
+  /** Makes a worker running compute/browser/worker.ts (serveEngineWorker). */
+  readonly factory: () => BrowserWorker;
+  /** Workers; default navigator.hardwareConcurrency (at most 8). */
+  readonly size?: number;
+  /** The engine: a compiled module (posted to each worker, compiled once) or its bytes (copied to each). */
+  readonly module?: WasmModule;
+  readonly bytes?: WasmBytes;
+  readonly minParallelElements?: number;
+}
+
+export function createBrowserPool(options: BrowserPoolOptions): EnginePool {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 2;
+  const factory = (): WorkerPort => {
+    const worker = options.factory();
+    return {
+      post: (request, transfer) => worker.postMessage(request, transfer),
+      listen(onMessage, onError) {
+        worker.addEventListener('message', event => onMessage(event.data as WorkerReply));
+        worker.addEventListener('error', event => onError(new Error(`engine worker failed: ${event.message ?? 'error event'}`)));
+        worker.addEventListener('messageerror', () => onError(new Error('engine worker: a message could not be deserialised')));
+      },
+      terminate: () => worker.terminate(),
+    };
+  };
+  return new EnginePool({
+    factory, size: options.size ?? Math.min(8, Math.max(1, cores)), module: options.module, bytes: options.bytes,
+    minParallelElements: options.minParallelElements,
+  });
+}
