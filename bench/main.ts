@@ -1,5 +1,5 @@
-// `npm run bench` and `tensor-lens bench`: the engine against its peers, the analyzer against tsc,
-// and the language server's latency, each measured side by side in this one process.
+// `npm run bench` and `tensor-lens bench`: the engine against its peers, the tensor file readers'
+// throughput, the analyzer against tsc, and the language server's latency, each measured side by side in this one process.
 
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,8 +8,9 @@ import { analyzerBench, type AnalyzerResult } from './analyzer';
 import { engineBench, type EngineRow } from './engine';
 import { describeMachine, machineHeader, type Machine } from './machine';
 import { ourContestants } from './ours';
+import { readersBench, type ReaderRow } from './readers';
 
-export type BenchSection = 'engine' | 'analyzer' | 'lsp';
+export type BenchSection = 'engine' | 'readers' | 'analyzer' | 'lsp';
 
 export interface BenchOptions {
   /** The checkout's root (where dist/ and bench/ are). */
@@ -30,6 +31,7 @@ export interface BenchResults {
   readonly quick: boolean;
   readonly startedAt: string;
   engine?: EngineRow[];
+  readers?: ReaderRow[];
   analyzer?: AnalyzerResult;
   lsp?: unknown;
   readonly problems: string[];
@@ -40,7 +42,7 @@ export async function runBench(opts: BenchOptions): Promise<number> {
   // Bound now: the language server section redirects console.log to this function while it runs.
   const log = opts.log ?? console.log.bind(console);
   const quick = opts.quick ?? false;
-  const sections = opts.sections ?? ['engine', 'analyzer', 'lsp'];
+  const sections = opts.sections ?? ['engine', 'readers', 'analyzer', 'lsp'];
   const machine = describeMachine();
   const results: BenchResults = { machine, quick, startedAt: new Date().toISOString(), problems: [] };
   log(`Tensor Lens benchmark${quick ? ' (quick)' : ''}, ${results.startedAt}`);
@@ -55,6 +57,17 @@ export async function runBench(opts: BenchOptions): Promise<number> {
       results.engine = await engineBench({ quick, cores: machine.cores, ours: ours.map(o => o.contestant), log, only: opts.only });
     } finally {
       for (const o of ours) await o.close();
+    }
+  }
+
+  if (sections.includes('readers')) {
+    log('');
+    log('== readers: tensor files to tensors (readTensorFile) ==');
+    try {
+      results.readers = await readersBench({ quick, log });
+    } catch (err) {
+      results.problems.push(`readers: ${describe(err)}`);
+      log(`readers benchmark could not run: ${describe(err)}`);
     }
   }
 

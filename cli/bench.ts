@@ -4,14 +4,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { runBench, type BenchSection } from '../bench/main';
 
-export const BENCH_USAGE = `usage: tensor-lens bench [--quick] [--only engine,analyzer,lsp] [--contestant NAME] [--out results.json]
+export const BENCH_USAGE = `usage: tensor-lens bench [--quick] [--only engine,readers,analyzer,lsp] [--contestant NAME] [--out results.json]
 
 Measures, side by side in one process: the cross-entropy engine against onnxruntime-web, native
-onnxruntime-node, TF.js (wasm) and plain JavaScript; the shape analysis against tsc --noEmit; and the
+onnxruntime-node, TF.js (wasm) and plain JavaScript; the tensor file readers' throughput; the shape
+analysis against tsc --noEmit; and the
 language server's edit → diagnostics and hover latency. --quick runs small sizes with few repetitions.
 Peers that are not installed (they are development dependencies) are skipped and named.`;
 
-const SECTIONS: readonly BenchSection[] = ['engine', 'analyzer', 'lsp'];
+const SECTIONS: readonly BenchSection[] = ['engine', 'readers', 'analyzer', 'lsp'];
 
 /** Runs the command; resolves to the exit code (0 ran, 1 a section could not run, 2 usage). */
 export async function benchCommand(args: readonly string[], root = defaultRoot()): Promise<number> {
