@@ -109,8 +109,9 @@ export interface EvaluationResult {
   readonly loss: number | null;
   /** Output shape: [] when reduced, else the per-element shape. */
   readonly shape: readonly number[];
-  /** Per-element losses for reduction 'none' (first `values.length` of them, C order). */
-  readonly values?: Float32Array;
+  /** For reduction 'none': the mean of the per-element losses (accumulated in float64), the headline
+   * number; the values themselves come once, in `EvaluationDetails.perElement`. */
+  readonly noneMean?: number;
   /** Shapes as evaluated (after class-axis and target-kind conversion). */
   readonly inputShape: readonly number[];
   readonly targetShape: readonly number[];
@@ -544,7 +545,7 @@ export function validateWorkerToWebview(v: unknown): WorkerToWebview {
       num(r, 'elapsedMs', `${w}.result`);
       num(r, 'totalMs', `${w}.result`);
       str(r, 'engine', `${w}.result`);
-      optional(r, 'values', (x, k, ww) => instance(x, k, Float32Array, ww), `${w}.result`);
+      optional(r, 'noneMean', num, `${w}.result`);
       optional(r, 'lnClasses', num, `${w}.result`);
       break;
     }

@@ -148,9 +148,13 @@ export class EngineClient {
     return false;
   }
 
-  /** Stops whatever runs now: terminates the worker; the next request starts a fresh one. */
+  /**
+   * Stops the evaluation running now: terminates the worker; the next request starts a fresh one.
+   * An idle worker (or one still starting) is left alone: there is nothing to stop, and killing it
+   * would only throw away its start-up.
+   */
   cancel(): void {
-    if (!this.worker) return;
+    if (!this.worker || !this.busy) return;
     this.failAll(undefined);
     this.reset();
   }
@@ -172,6 +176,7 @@ export class EngineClient {
   }
 
   dispose(): void {
-    this.cancel();
+    this.failAll(undefined);
+    this.reset();
   }
 }

@@ -103,7 +103,11 @@ class LossPanel {
     const toolkit = ui.loadToolkit(webviewBase).catch(err => this.problem(String(err.message ?? err)));
     this.layout();
     window.addEventListener('message', e => this.onHostMessage(e.data));
-    new MutationObserver(() => this.heatmap?.draw()).observe(body, { attributes: true, attributeFilter: ['class'] });
+    // VS Code signals a theme change with the body class (light/dark/high contrast) and new
+    // `--vscode-*` values on <html>; either redraws the heatmap in the new colours.
+    const redraw = new MutationObserver(() => this.heatmap?.draw());
+    redraw.observe(body, { attributes: true, attributeFilter: ['class'] });
+    redraw.observe(document.documentElement, { attributes: true, attributeFilter: ['style'] });
     const engine = this.startEngine();
     await toolkit;
     this.app.removeAttribute('aria-busy');
@@ -113,7 +117,7 @@ class LossPanel {
 
   private async startEngine(): Promise<void> {
     try {
-      const file = selectEngineFile(bytes => WebAssembly.validate(bytes));
+      const file = selectEngineFile();
       const [workerUrl, module] = await Promise.all([
         EngineClient.workerBlobUrl(`${webviewBase}/worker.js`),
         WebAssembly.compileStreaming(fetch(`${computeBase}/${file}`)),
@@ -657,19 +661,18 @@ class LossPanel {
 
   private showResult(r: EvaluationResult, wallMs: number): void {
     this.countOutcome();
+    body.dataset.engine = r.engine;
     this.lastResult = r;
     const s = this.state;
     const value = el('div', 'loss');
     const num = el('span', 'loss-value');
     num.id = 'loss-value';
     let summaryValue: number | null = r.loss;
-    if (r.loss === null && r.values) {
-      // 'none': show the mean of the per-element losses as the headline, labelled as such.
-      let sum = 0;
-      for (const v of r.values) sum += v;
-      summaryValue = r.values.length ? sum / r.values.length : NaN;
+    if (r.loss === null) {
+      // 'none': the headline is the mean of the per-element losses, labelled as such.
+      summaryValue = r.noneMean ?? NaN;
       num.textContent = formatLoss(summaryValue);
-      value.append(el('span', 'loss-label', 'mean of none'), num);
+      value.append(el('span', 'loss-label', `${s.function} · none · mean of ${formatCount(r.shape.reduce((a, b) => a * b, 1))}`), num);
     } else {
       num.textContent = formatLoss(r.loss);
       value.append(el('span', 'loss-label', `${s.function} · ${s.reduction}`), num);

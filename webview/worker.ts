@@ -11,7 +11,8 @@ import {
 } from '../protocol/webview';
 import { classSummary, logOfSoftmax, predictions, softmaxAt, targetIndices } from './model/batchStats';
 import { literalTensor, randomTensor } from './model/sources';
-import { product } from './model/shapeText';
+import { PROGRESS_EVERY } from './model/random';
+import { formatShape as formatShapeText, product } from './model/shapeText';
 import { argmaxClasses, classCount, classLastToFirst, indicesOf, oneHot } from './model/tensorOps';
 
 interface WorkerScope {
@@ -47,12 +48,23 @@ function contentsOf(fileId: string): Promise<TensorFileContents> {
   return f.contents;
 }
 
-async function tensorFrom(source: TensorSource, spec: EvaluationSpec, role: string): Promise<Tensor> {
+async function tensorFrom(source: TensorSource, spec: EvaluationSpec, role: string, id: number): Promise<Tensor> {
   switch (source.kind) {
     case 'literal':
       return literalTensor(source);
-    case 'random':
-      return randomTensor(source, spec.classAxis);
+    case 'random': {
+      const what = source.distribution === 'classIndex' ? 'targets' : source.distribution === 'weight' ? 'weights' : role === 'input' ? 'logits' : 'targets';
+      const stage = `Generating random ${what} ${formatShapeText(source.shape)}`;
+      if (product(source.shape) >= PROGRESS_EVERY) post({ type: 'progress', id, stage, fraction: 0 });
+      // Worker messages go out while this loop runs, so the page shows the fraction live.
+      let last = 0;
+      return randomTensor(source, spec.classAxis, f => {
+        if (f - last >= 0.05) {
+          last = f;
+          post({ type: 'progress', id, stage, fraction: f });
+        }
+      });
+    }
     case 'file': {
       const contents = await contentsOf(source.fileId);
       if (contents.arrays.length === 0) throw new TensorFileError(contents.fileName, 'holds no arrays');
@@ -101,19 +113,24 @@ function run(spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor
 async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
   const started = performance.now();
   post({ type: 'progress', id, stage: 'Reading the batch' });
-  const rawInput = await tensorFrom(spec.input, spec, 'input');
-  const rawTarget = await tensorFrom(spec.target, spec, 'target');
-  const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight') : undefined;
+  const rawInput = await tensorFrom(spec.input, spec, 'input', id);
+  const rawTarget = await tensorFrom(spec.target, spec, 'target', id);
+  const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight', id) : undefined;
   const { input, target } = prepare(spec, rawInput, rawTarget);
   const elements = input.data.length;
   post({ type: 'progress', id, stage: `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits` });
   const r = run(spec, input, target, weight, spec.reduction);
   const classes = classCount(input.shape);
-  const values = r.values ? new Float32Array(r.values) : undefined; // a copy: a view may alias wasm memory
+  let noneMean: number | undefined;
+  if (r.values) {
+    let sum = 0;
+    for (let i = 0; i < r.values.length; i++) sum += r.values[i];
+    noneMean = r.values.length ? sum / r.values.length : NaN;
+  }
   const result: EvaluationResult = {
     loss: r.loss,
     shape: r.shape,
-    ...(values ? { values } : {}),
+    ...(noneMean !== undefined ? { noneMean } : {}),
     inputShape: input.shape,
     targetShape: target.shape,
     classes,
@@ -123,16 +140,17 @@ async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
     engine: r.engine,
     ...(spec.input.kind === 'random' && spec.function === 'cross_entropy' && classes > 0 ? { lnClasses: Math.log(classes) } : {}),
   };
-  post({ type: 'result', id, result }, values ? [values.buffer] : []);
+  post({ type: 'result', id, result });
   if (!spec.details) {
     post({ type: 'details', id, details: {} });
     return;
   }
   post({ type: 'progress', id, stage: 'Accuracy, per-element losses and steps' });
-  post(detailsOf(id, spec, input, target, weight, r), []);
+  const { message, transfer } = detailsOf(id, spec, input, target, weight, r);
+  post(message, transfer);
 }
 
-function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult): WorkerToWebview {
+function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult): { message: WorkerToWebview; transfer: Transferable[] } {
   const details: { -readonly [K in keyof EvaluationDetails]: EvaluationDetails[K] } = {};
   const transfer: Transferable[] = [];
   const classes = classCount(input.shape);
@@ -141,7 +159,8 @@ function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tens
   try {
     const none = spec.reduction === 'none' ? fused : run(spec, input, target, weight, 'none');
     if (none.values) {
-      details.perElement = new Float32Array(none.values);
+      // A copy: the engine's values may be a view of its memory, and this buffer is transferred.
+      details.perElement = Float32Array.from(none.values);
       details.perElementShape = none.shape;
       transfer.push(details.perElement.buffer);
     }
@@ -159,7 +178,7 @@ function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tens
     details.classSummary = classSummary(predictions(input), targetIdx, classes, indexTarget ? spec.ignoreIndex : -Infinity);
   }
   if (targetIdx && classes > 0) details.steps = stepsOf(spec, input, target, weight, fused, targetIdx, indexTarget);
-  return { type: 'details', id, details };
+  return { message: { type: 'details', id, details }, transfer };
 }
 
 /** `softmax → log → nll_loss`, literally, against the fused `cross_entropy`. */

@@ -13,10 +13,14 @@ export function uniform(seed: number): () => number {
   };
 }
 
+/** Progress is reported every this many elements (about 10 ms of generation). */
+export const PROGRESS_EVERY = 1 << 20;
+
 /** Fills `out` with N(0, scale²) samples (Box–Muller, both values of each pair used). */
-export function fillNormal(out: Float32Array, seed: number, scale = 1): Float32Array {
+export function fillNormal(out: Float32Array, seed: number, scale = 1, onProgress?: (fraction: number) => void): Float32Array {
   const u = uniform(seed);
   for (let i = 0; i < out.length; i += 2) {
+    if (onProgress && i % PROGRESS_EVERY === 0 && i > 0) onProgress(i / out.length);
     const u1 = 1 - u(); // (0, 1]: log(0) would be -inf
     const u2 = u();
     const r = Math.sqrt(-2 * Math.log(u1)) * scale;

@@ -49,12 +49,12 @@ function normaliseOverClasses(data: Float32Array, shape: readonly number[], axis
  * A random tensor, the same for the same seed. `logProbabilities` are returned as logits here; the
  * worker takes log_softmax after moving the class axis (see worker.ts), so both layouts agree.
  */
-export function randomTensor(source: Extract<TensorSource, { kind: 'random' }>, classAxis: ClassAxis): Tensor {
+export function randomTensor(source: Extract<TensorSource, { kind: 'random' }>, classAxis: ClassAxis, onProgress?: (fraction: number) => void): Tensor {
   const n = product(source.shape);
   switch (source.distribution) {
     case 'logits':
     case 'logProbabilities':
-      return { dtype: 'float32', shape: source.shape, data: fillNormal(new Float32Array(n), source.seed, source.scale ?? 1) };
+      return { dtype: 'float32', shape: source.shape, data: fillNormal(new Float32Array(n), source.seed, source.scale ?? 1, onProgress) };
     case 'classIndex': {
       const next = randomIndex(source.seed, Math.max(1, source.classes ?? 1));
       const values = new Float64Array(n);
