@@ -95,6 +95,7 @@ export const diagnosticTable: readonly DiagnosticDefinition[] = [
   { code: 'TL4005', severity: 'warning', name: 'softmax-before-loss', message: 'the input of {0} is already the output of softmax: {1}', reason: '{r0}' },
   { code: 'TL4006', severity: 'warning', name: 'tfjs-sparse-label-out-of-range', message: 'label {0} is outside [0, {1}): sparseCategoricalCrossentropy turns it into an all-zero one-hot row, which adds nothing to the loss', reason: '{r0}' },
   { code: 'TL4007', severity: 'warning', name: 'tfjs-labels-broadcast', message: 'labels of shape {0} broadcast against predictions of shape {1}: {2} computes a loss over the broadcast shape', reason: '{r0}' },
+  { code: 'TL4008', severity: 'warning', name: 'sigmoid-before-loss', message: 'the input of {0} is already the output of sigmoid: {0} applies sigmoid itself', reason: '{r0}' },
 
   // ---- TL9xxx: tracking lost, internal (analysis core) ----
   { code: 'TL9001', severity: 'warning', name: 'internal-error', message: 'Internal error in the shape analysis of this {0}: {1}', reason: 'This is a bug in Tensor Lens, not in your code; the rest of the file was still checked. Please report it with this code.' },

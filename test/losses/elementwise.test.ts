@@ -96,3 +96,18 @@ describe('BCE with a reordered target (C4)', () => {
     expect(r.findings[0].fixes?.[0]).toMatchObject({ text: '.permute(0, 3, 1, 2)' });
   });
 });
+
+describe('sigmoid before a logits loss', () => {
+  it('binary_cross_entropy_with_logits on sigmoid output: TL4008 with the unwrap fix', () => {
+    const r = call('binary_cross_entropy_with_logits', t(['N', 1], 'float32', { producer: { op: 'sigmoid' } }), t(['N', 1], 'float32'));
+    expect(messages(r)).toEqual(['TL4008: the input of binary_cross_entropy_with_logits is already the output of sigmoid: binary_cross_entropy_with_logits applies sigmoid itself']);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ kind: 'unwrap-producer', op: 'sigmoid' });
+  });
+  it('errors win: a Long target, a size mismatch', () => {
+    expect(messages(call('binary_cross_entropy_with_logits', t(['N', 1], 'float32', { producer: { op: 'sigmoid' } }), t(['N', 1], 'int64')))[0]).toMatch(/^TL2021/);
+    expect(messages(call('binary_cross_entropy_with_logits', t(['N', 1], 'float32', { producer: { op: 'sigmoid' } }), t(['N'], 'float32')))[0]).toMatch(/^TL2019/);
+  });
+  it('binary_cross_entropy on sigmoid output is right', () => {
+    expect(messages(call('binary_cross_entropy', t(['N', 1], 'float32', { producer: { op: 'sigmoid' } }), t(['N', 1], 'float32')))).toEqual([]);
+  });
+});

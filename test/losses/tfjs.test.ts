@@ -105,3 +105,14 @@ describe('tf.oneHot depth', () => {
     expect(checkTfjsOneHotDepth({ known: false })).toBeUndefined();
   });
 });
+
+describe('TF.js: more causes', () => {
+  it('a column of int32 class indices [N, 1] against [N, C] logits', () => {
+    const r = call('tfjs.softmaxCrossEntropy', t([32, 10], 'float32'), t([32, 1], 'int32'));
+    expect(messages(r)).toEqual(['TL2022: Error in softmaxCrossEntropy:  Shapes 32,1 and 32,10 must match']);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ kind: 'wrap', template: 'tf.oneHot($0.reshape([-1]), 10)' });
+  });
+  it('sigmoidCrossEntropy on sigmoid output', () => {
+    expect(messages(call('tfjs.sigmoidCrossEntropy', t(['N', 3], 'float32', { producer: { op: 'sigmoid' } }), t(['N', 3], 'float32')))).toEqual(['TL4008: the input of sigmoidCrossEntropy is already the output of sigmoid: sigmoidCrossEntropy applies sigmoid itself']);
+  });
+});

@@ -47,6 +47,7 @@ export const reasonTemplates = {
   argmaxLogits: 'argmax returns class numbers; the loss needs the scores for every class. Use argmax only for accuracy.',
   softmaxBeforeCrossEntropy: '{0} applies (log-)softmax itself; softmax twice flattens the scores and slows learning. Pass the raw logits.',
   softmaxBeforeNll: 'nll_loss expects log-probabilities; use log_softmax instead of softmax.',
+  sigmoidBeforeLogitsLoss: 'Squashing the logits twice keeps every prediction in (0.5, 0.73) and the gradients small. Pass the raw logits, or use binary_cross_entropy on probabilities.',
   // BCE and regression
   bceShape: 'BCE compares input and target element by element; they must have the same shape. {0}',
   bceReordered: 'The target {0} holds the input\'s dims in another order; BCE compares element by element in the input\'s layout {1}. Reorder it with `.permute({2})`.',
@@ -56,6 +57,7 @@ export const reasonTemplates = {
   // TF.js
   tfjsShapes: '{0} compares labels and logits element by element; both must have the same shape.',
   tfjsIndexLabels: 'softmaxCrossEntropy wants one-hot labels {0}; these look like class indices. Encode them with `tf.oneHot(labels, {1})`.',
+  tfjsIndexColumn: 'softmaxCrossEntropy wants one-hot labels {0}; these look like a column of class indices. Encode them with `tf.oneHot(labels.reshape([-1]), {1})`.',
   tfjsReordered: 'The labels {0} hold the logits\' dims in another order; TF.js keeps the classes last, as {1}. Reorder them with `.transpose([{2}])`.',
   tfjsWeights: 'The weights {1} must broadcast against the per-example losses {0}.',
   tfjsOneHotDepth: 'A one-hot encoding needs at least 2 classes.',

@@ -91,6 +91,10 @@ function checkCoreLoss(call: LossCallInput): LossCheckResult {
     findings.push(finding('TL2028', 'reduction', [red.text], 'tfjsUnknownReduction', []));
     return result();
   }
+  if (call.fn === 'tfjs.sigmoidCrossEntropy' && call.input?.producer?.op === 'sigmoid') {
+    findings.push(finding('TL4008', 'input', [name], 'sigmoidBeforeLogitsLoss', [], { fixes: [unwrap('sigmoid', 'Pass the logits, not their sigmoid')] }));
+    return result();
+  }
   if (softmax && known) {
     const last = logits.dims.length - 1;
     if (last >= 0 && isConst(logits.dims[last], 1)) {
@@ -128,6 +132,16 @@ function shapesMustMatch(call: LossCallInput, name: string, logits: Shape, label
     return finding('TL2022', 'target', args, 'tfjsIndexLabels', [torchShape(logits), depth ?? 'numClasses'], {
       dims: [logits, labels],
       fixes: depth ? [{ kind: 'wrap', subject: 'target', template: `tf.oneHot($0${toInt}, ${depth})`, title: `One-hot encode the labels: \`tf.oneHot(labels, ${depth})\``, preferred: true }] : [],
+    });
+  }
+  // A column of class indices `[N, 1]` against `[N, C]` logits.
+  if (softmax && r >= 2 && labels.dims.length === r && isConst(labels.dims[r - 1], 1) && !isConst(logits.dims[r - 1], 1)
+    && compareDimLists(labels.dims.slice(0, r - 1), logits.dims.slice(0, r - 1)) !== 'different' && call.target?.dtype && !isFloatingDtype(call.target.dtype)) {
+    const C = logits.dims[r - 1];
+    const depth = C.kind === 'unknown' ? undefined : formatDim(C);
+    return finding('TL2022', 'target', args, 'tfjsIndexColumn', [torchShape(logits), depth ?? 'numClasses'], {
+      dims: [logits, labels],
+      fixes: depth && r === 2 ? [{ kind: 'wrap', subject: 'target', template: `tf.oneHot($0.reshape([-1]), ${depth})`, title: `One-hot encode the labels: \`tf.oneHot(labels.reshape([-1]), ${depth})\``, preferred: true }] : [],
     });
   }
   return finding('TL2022', 'target', args, 'tfjsShapes', [name], { dims: [logits, labels] });

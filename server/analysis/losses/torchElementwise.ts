@@ -83,6 +83,12 @@ export function checkTorchElementwise(call: LossCallInput): LossCheckResult {
         : finding(code, 'target', [torchSize(tgShape), torchSize(inShape)], 'bceShape', [hint(inShape, tgShape)], { dims: [inShape, tgShape], fixes: singletonFixes(inShape, tgShape, !needsCast) }));
       return { findings, output: out(undefined), expectation };
     }
+    if (fn === 'binary_cross_entropy_with_logits' && input!.producer?.op === 'sigmoid' && !(relation === 'equal' && needsCast)) {
+      findings.push(finding('TL4008', 'input', [fn], 'sigmoidBeforeLogitsLoss', [], {
+        fixes: [{ kind: 'unwrap-producer', subject: 'input', op: 'sigmoid', title: 'Pass the logits, not their sigmoid', preferred: true }],
+      }));
+      return { findings, output: out(inShape), expectation };
+    }
     if (fn === 'binary_cross_entropy_with_logits' && relation === 'equal' && target!.dtype && !isFloatingDtype(target!.dtype)) {
       // The result is written in the target's dtype: `result type Float can't be cast to the desired output type Long`.
       const inDtype = input!.dtype && isFloatingDtype(input!.dtype) ? input!.dtype : 'float32';
