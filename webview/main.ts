@@ -396,7 +396,7 @@ class LossPanel {
         const v = Number(scale.value);
         if (Number.isFinite(v) && v >= 0) this.update({ logitScale: v });
       });
-      detail.append(el('span', 'hint', 'σ'), scale);
+      detail.append(el('span', 'hint', 'logit σ'), scale);
     } else if (choice.kind === 'random' && role === 'target') {
       const shape = ui.textField(this.state.targetShapeText, { id: 'target-shape', label: 'Target shape', size: 18, placeholder: 'input without its class dim' });
       ui.onEdit(shape, () => this.editShape('targetShapeText', shape.value));

@@ -187,6 +187,7 @@ describe('loss panel in Chromium', () => {
     await idle(page);
     expect(await page.locator('#error .error-text').textContent())
       .toBe('RuntimeError: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4');
+    await page.screenshot({ path: screenshotPath('loss-panel-error') });
     // Fixing the target shape in the panel (what .squeeze(1) does) evaluates.
     const n = await outcomes(page);
     await page.locator('#target-shape input').fill('[N, H, W]');
@@ -208,6 +209,10 @@ describe('loss panel in Chromium', () => {
     await page.locator('#dim-W input').fill('256');
     await page.waitForFunction(() => document.body.dataset.busy === 'true');
     await page.waitForFunction(() => !document.querySelector('#cancel')!.hasAttribute('hidden'));
+    // Generating 22 M random logits reports its progress as it goes.
+    await page.waitForSelector('#progress [role="progressbar"]', { timeout: 20_000 });
+    expect(await page.locator('#progress .stage').textContent()).toMatch(/^Generating random logits \[16, 21, 256, 256\]/);
+    await page.screenshot({ path: screenshotPath('loss-panel-progress') });
     // The page stays responsive while the worker computes.
     const t0 = Date.now();
     expect(await page.evaluate(() => 1 + 1)).toBe(2);
@@ -239,6 +244,30 @@ describe('loss panel in Chromium', () => {
     await idle(page);
     expect(await page.locator('#label-smoothing').evaluate(e => (e as HTMLInputElement).value)).toBe('0.25');
     expect(await lossValue(page)).toBe(before);
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('lists 200,000 per-sample losses virtualised, sorted and scrollable', async () => {
+    const context = await newPanelContext(browser, darkModern);
+    const { page, log } = await openPanel(context, server.origin, []);
+    await idle(page);
+    let n = await outcomes(page);
+    await page.locator('#dim-N input').fill('200000');
+    await idle(page, n);
+    n = await outcomes(page);
+    await page.locator('#reduction').click();
+    await page.locator('#reduction vscode-option[value="none"]').click();
+    await idle(page, n);
+    await page.waitForSelector('#samples');
+    expect(await page.locator('#samples h2').textContent()).toBe('Per-sample losses (200,000)');
+    expect(await page.locator('#samples .sample-row').count()).toBeLessThan(30);
+    await page.locator('#samples .sample-list-viewport').evaluate(e => { e.scrollTop = e.scrollHeight; e.dispatchEvent(new Event('scroll')); });
+    await page.waitForFunction(() => [...document.querySelectorAll('#samples .sample-row .idx')].some(x => x.textContent === '199999'));
+    await page.locator('#sort-by-loss').click();
+    const top = (await page.locator('#samples .sample-row .val').allTextContents()).slice(0, 3).map(Number);
+    expect(top[0]).toBeGreaterThanOrEqual(top[1]);
+    expect(top[1]).toBeGreaterThanOrEqual(top[2]);
     expect(log.errors).toEqual([]);
     await context.close();
   });
