@@ -47,7 +47,9 @@ export function simdLevel(): i32 {
 // [0, C), or −1 when all are valid: PyTorch raises "Target k is out of bounds." for that one.
 
 export function convertTargetsI64(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  if (ASC_FEATURE_SIMD) i = convertI64Simd(src, dst, n, C, ignoreIndex);
+  for (; i < n; i++) {
     const t = load<i64>(src + (<usize>i << 3));
     let v: i32 = -1;
     if (t != ignoreIndex) {
@@ -57,6 +59,34 @@ export function convertTargetsI64(src: usize, dst: usize, n: i32, C: i32, ignore
     store<i32>(dst + (<usize>i << 2), v);
   }
   return -1;
+}
+
+/**
+ * Four targets per step: −1 where equal to ignore_index, else the value when 0 ≤ t < C. Stops at the
+ * first group holding an invalid target and returns its start, so the scalar loop finds the exact
+ * index (and the targets before it are converted either way). Writes 16 bytes per step (dst slack).
+ */
+function convertI64Simd(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
+  if (ASC_FEATURE_SIMD) {
+    const ign = i64x2.splat(ignoreIndex);
+    const cv = i64x2.splat(<i64>C);
+    const zero = i64x2.splat(0);
+    const minus1 = i64x2.splat(-1);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const a = v128.load(src + (<usize>i << 3));
+      const b = v128.load(src + (<usize>i << 3), 16);
+      const ia = i64x2.eq(a, ign), ib = i64x2.eq(b, ign);
+      // valid: ignored, or 0 ≤ t < C (t < 0 fails the first test, t ≥ C the second)
+      const okA = v128.or(ia, v128.andnot(i64x2.lt_s(a, cv), i64x2.lt_s(a, zero)));
+      const okB = v128.or(ib, v128.andnot(i64x2.lt_s(b, cv), i64x2.lt_s(b, zero)));
+      if (!i64x2.all_true(v128.and(okA, okB))) return i;
+      const ra = v128.bitselect(minus1, a, ia), rb = v128.bitselect(minus1, b, ib);
+      v128.store(dst + (<usize>i << 2), i32x4.shuffle(ra, rb, 0, 2, 4, 6));
+    }
+    return i;
+  }
+  return 0;
 }
 
 export function convertTargetsI32(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
@@ -384,8 +414,8 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   const C4 = C & ~3;
   const rem = C & 3;
   const rowBytes = <usize>C << 2;
-  let acc: f64 = 0;
-  let cnt: i32 = 0;
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  let cntV = i32x4.splat(0);
   gWeightSum = 0;
   for (let i0 = 0; i0 < n; i0 += 4) {
     const nv = min(4, n - i0);
@@ -444,13 +474,21 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
     xt = f32x4.replace_lane(xt, 2, load<f32>(r2 + (<usize>i32x4.extract_lane(tc, 2) << 2)));
     xt = f32x4.replace_lane(xt, 3, load<f32>(r3 + (<usize>i32x4.extract_lane(tc, 3) << 2)));
     const loss = finish4(s, mx, xt, tc, valid, wp, live);
-    cnt -= i32x4.extract_lane(live, 0) + i32x4.extract_lane(live, 1) + i32x4.extract_lane(live, 2) + i32x4.extract_lane(live, 3);
+    cntV = i32x4.sub(cntV, live); // live lanes are −1
     if (outp) storeLanes(outp + (<usize>i0 << 2), loss, nv);
-    acc += hsumF64(loss);
+    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(loss));
+    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(f32x4.shuffle(loss, loss, 2, 3, 0, 1)));
   }
+  return finishSums(acc0, acc1, cntV, wp);
+}
+
+/** Totals of the lane accumulators, in a fixed order; sets the count (and the weight sum if unweighted). */
+@inline function finishSums(acc0: v128, acc1: v128, cntV: v128, wp: usize): f64 {
+  const cnt = i32x4.extract_lane(cntV, 0) + i32x4.extract_lane(cntV, 1) + i32x4.extract_lane(cntV, 2) + i32x4.extract_lane(cntV, 3);
   gCount = cnt;
   if (!wp) gWeightSum = <f64>cnt;
-  return acc;
+  const acc = f64x2.add(acc0, acc1);
+  return f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
 }
 
 /**
@@ -558,8 +596,8 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   const tm = scratch;
   const ts = scratch + (<usize>TILE << 2);
   const cs = <usize>S << 2;
-  let acc: f64 = 0;
-  let cnt: i32 = 0;
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  let cntV = i32x4.splat(0);
   gWeightSum = 0;
   for (let p0 = 0; p0 < n; p0 += TILE) {
     const len = min(TILE, n - p0);
@@ -647,14 +685,13 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
       xt = f32x4.replace_lane(xt, 2, load<f32>(a + <usize>i32x4.extract_lane(tc, 2) * cs + 8));
       xt = f32x4.replace_lane(xt, 3, load<f32>(a + <usize>i32x4.extract_lane(tc, 3) * cs + 12));
       const loss = finish4(sv, mv, xt, tc, valid, wp, live);
-      cnt -= i32x4.extract_lane(live, 0) + i32x4.extract_lane(live, 1) + i32x4.extract_lane(live, 2) + i32x4.extract_lane(live, 3);
+      cntV = i32x4.sub(cntV, live);
       if (outp) storeLanes(outp + (<usize>pix << 2), loss, nv);
-      acc += hsumF64(loss);
+      acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(loss));
+      acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(f32x4.shuffle(loss, loss, 2, 3, 0, 1)));
     }
   }
-  gCount = cnt;
-  if (!wp) gWeightSum = <f64>cnt;
-  return acc;
+  return finishSums(acc0, acc1, cntV, wp);
 }
 
 // Exported entry points of the SIMD kernels. In the scalar build the SIMD bodies are not compiled
