@@ -169,27 +169,55 @@ export function expectedTarget(call: LossCall): string | undefined {
 // ---- inlay hints --------------------------------------------------------------------------------
 
 /**
- * `: [N, C, H, W]` after each tensor-valued declaration whose shape is not already written next to it
- * (an annotated declaration shows its annotation; an unknown shape says nothing).
+ * The shape after each tensor-valued declaration and parameter (DESIGN §5: every declaration, the
+ * annotated ones too, so a shape written lines above still reads at the name). An unknown shape
+ * says nothing. Where the name has a type (`logits: Tensor`), the shape follows the type
+ * (`logits: Tensor [N, C, H, W]`) rather than splitting name and type.
  */
 export function inlayHints(doc: TextDocument, analysis: FileAnalysis, range: Range): InlayHint[] {
+  const text = doc.getText();
   const from = doc.offsetAt(range.start);
   const to = doc.offsetAt(range.end);
   const hints: InlayHint[] = [];
   const seen = new Set<number>();
   for (const f of analysis.shapes) {
-    if (f.kind !== 'declaration' || f.annotated || f.shape === null) continue;
-    if (f.range.end < from || f.range.end > to || seen.has(f.range.end)) continue;
-    seen.add(f.range.end);
+    if ((f.kind !== 'declaration' && f.kind !== 'parameter') || f.shape === null || f.shapeText.includes('?')) continue;
+    const { offset, typed } = afterTypeAnnotation(text, f.range.end);
+    if (offset < from || offset > to || seen.has(offset)) continue;
+    seen.add(offset);
     hints.push({
-      position: doc.positionAt(f.range.end),
-      label: `: ${f.shapeText}`,
+      position: doc.positionAt(offset),
+      label: typed ? f.shapeText : `: ${f.shapeText}`,
       kind: InlayHintKind.Type,
-      tooltip: f.dtype ? `${f.shapeText} ${f.dtype} (Tensor Lens)` : `${f.shapeText} (Tensor Lens)`,
-      paddingLeft: false,
+      tooltip: `${shapeLabel(f)}${f.annotated ? ' (from its @shape annotation)' : ' (inferred by Tensor Lens)'}`,
+      paddingLeft: typed,
     });
   }
   return hints;
+}
+
+/**
+ * Where a hint after the name at `nameEnd` goes: straight after the name, or after its type
+ * annotation when it has one (`: Tensor`, `?: Tensor<Rank.R4>`), found by scanning to the `=`, `,`,
+ * `)` or `;` that ends it at bracket depth 0. Bounded, so a half-typed line cannot make it wander.
+ */
+function afterTypeAnnotation(text: string, nameEnd: number): { offset: number; typed: boolean } {
+  let i = nameEnd;
+  if (text[i] === '?') i++;
+  while (text[i] === ' ' || text[i] === '\t') i++;
+  if (text[i] !== ':') return { offset: nameEnd, typed: false };
+  let depth = 0;
+  let last = i;
+  for (let j = i + 1; j < text.length && j < nameEnd + 200; j++) {
+    const c = text[j]!;
+    if (c === '(' || c === '[' || c === '{' || c === '<') depth++;
+    else if (c === ')' || c === ']' || c === '}' || (c === '>' && text[j - 1] !== '=')) {
+      if (depth === 0) break;
+      depth--;
+    } else if (depth === 0 && (c === '=' || c === ',' || c === ';' || c === '\n')) break;
+    if (c !== ' ' && c !== '\t' && c !== '\r' && c !== '\n') last = j;
+  }
+  return last > i ? { offset: last + 1, typed: true } : { offset: nameEnd, typed: false };
 }
 
 // ---- code actions -------------------------------------------------------------------------------

@@ -95,7 +95,7 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(await client.hover(uri, { line: 0, character: 1 })).toBeNull();
   });
 
-  it('shows inferred shapes as inlay hints after unannotated declarations only', async () => {
+  it('shows shapes as inlay hints after declarations and parameters', async () => {
     const hints = (await client.inlayHints(uri)) ?? [];
     const doc = client.docs.get(uri)!;
     const labelAt = (needle: string) => {
@@ -104,7 +104,12 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     };
     expect(labelAt('const logits')).toEqual([expect.stringMatching(/^: \[N, (21|NUM_CLASSES), H, W\]$/)]);
     expect(labelAt('const probs')).toHaveLength(1);
-    expect(labelAt('const images')).toEqual([]); // annotated: the comment already says it
+    expect(labelAt('const images')).toEqual([': [N, 3, H, W]']); // annotated lines above: the shape still reads at the name
+    expect(labelAt('forward(x: Tensor')).toEqual(['[N, 3, H, W]']); // after the parameter's type, not between name and type
+    // Only inside the requested range.
+    const line = client.positionOf(uri, 'const logits').line;
+    const some = (await client.inlayHints(uri, { start: { line, character: 0 }, end: { line: line + 1, character: 0 } })) ?? [];
+    expect(some.map(inlayLabel)).toEqual([expect.stringMatching(/^: \[N, (21|NUM_CLASSES), H, W\]$/)]);
   });
 
   it('offers to write an inferred shape down as an annotation', async () => {
