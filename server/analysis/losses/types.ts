@@ -37,7 +37,8 @@ export interface LossCallInput {
   /**
    * Absent: the default (`'mean'` for torch, `SUM_BY_NONZERO_WEIGHTS` for TF.js losses).
    * torch: the string. TF.js: the `tf.Reduction` member name (`'MEAN'`) or its number (1).
-   * A torch `reduction: null` / `undefined` literal is passed as the string `'None'`, as Python prints it.
+   * JavaScript `undefined` (and `null`) mean "not given" and should be passed as absent, not as
+   * Python's `None`: `new nn.NLLLoss(weight, undefined, 3)` skips an argument.
    */
   readonly reduction?: Known<string | number>;
   /** torch `ignore_index`; absent: -100. */
