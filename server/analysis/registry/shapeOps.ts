@@ -78,7 +78,7 @@ function permute(ctx: OpContext, call: OpCall): Value {
   let perm: (number | undefined)[] | undefined;
   const first = call.args[0] ?? call.options.get('dims') ?? call.options.get('perm');
   if (first && first.value.kind === 'array') perm = asIntList(first.value);
-  else if (call.args.length) perm = call.args.map(a => asInt(a.value));
+  else if (call.args.length || ctx.profile === 'torch') perm = call.args.map(a => asInt(a.value));
   if (!t || !dims) return keep(t, undefined, { producer: { op: 'permute' } });
   if (!perm) {
     if (ctx.profile === 'tfjs' && !first) return keep(t, [...dims].reverse(), { producer: { op: 'permute' } });
