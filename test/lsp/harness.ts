@@ -121,7 +121,6 @@ export class LspTestClient {
       this.poke();
       return null;
     });
-    c.onNotification('$/progress', () => undefined);
     c.listen();
   }
 

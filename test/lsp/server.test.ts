@@ -4,6 +4,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ProgressType } from 'vscode-jsonrpc';
 import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
 import { ensureServerBuilt, fileUri, hoverText, inlayLabel, LspTestClient, ROOT } from './harness';
 
@@ -248,9 +249,20 @@ describe('several files', () => {
     expect(after.filter(d => d.severity === 1)).toEqual([]);
   });
 
-  it('checks the whole workspace on request, publishing for files not open', async () => {
-    const result = await client.connection.sendRequest('tensorLens/checkWorkspace', {});
-    expect(result).toMatchObject({ files: 2, cancelled: false });
+  it('checks the whole workspace on request, publishing for files not open, with progress', async () => {
+    const dir = join(ws, 'multi-file');
+    const notOpen = fileUri(join(dir, 'elsewhere.ts'));
+    writeFileSync(join(dir, 'elsewhere.ts'), readFileSync(join(FIXTURES, 'mask-with-channel-dim.ts'), 'utf8'));
+    const progress: unknown[] = [];
+    client.connection.onProgress(new ProgressType<unknown>(), 'check-1', v => progress.push(v));
+    const result = await client.connection.sendRequest('tensorLens/checkWorkspace', { workDoneToken: 'check-1' });
+    expect(result).toMatchObject({ files: 3, cancelled: false });
+    expect((result as { errors: number }).errors).toBeGreaterThan(0);
+    expect(byCode(await client.diagnostics(notOpen), 'TL2001')).toHaveLength(1);
+    expect(progress.map(p => (p as { kind: string }).kind)).toEqual(expect.arrayContaining(['begin', 'end']));
+    // The same through workspace/executeCommand, as a generic LSP client would run it.
+    const viaCommand = await client.connection.sendRequest('workspace/executeCommand', { command: 'tensorLens.server.checkWorkspace' });
+    expect(viaCommand).toMatchObject({ files: 3, cancelled: false });
     expect(client.alive).toBe(true);
   });
 });
@@ -368,6 +380,27 @@ describe('a change on disk', () => {
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a minimal LSP client', () => {
+  it('works without configuration, registration, refresh or relatedInformation support', async () => {
+    const client = await LspTestClient.start({ root: ws, richClient: false, initializationOptions: { settings: { inlayHints: { enabled: false } } } });
+    try {
+      const uri = fileUri(join(ws, 'mask-with-channel-dim.ts'));
+      await client.open(uri, readFileSync(join(ws, 'mask-with-channel-dim.ts'), 'utf8'));
+      const [d] = byCode(await client.diagnostics(uri), 'TL2001');
+      expect(d).toBeDefined();
+      expect(d!.relatedInformation).toBeUndefined(); // the client did not declare it
+      expect(client.registrations).toEqual([]);
+      expect(await client.inlayHints(uri)).toEqual([]); // settings from initializationOptions
+      // Settings pushed with the notification (no workspace/configuration support).
+      await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { tensorLens: { inlayHints: { enabled: true } } } });
+      // (Messages are handled in order: the request below sees the new settings.)
+      expect(((await client.inlayHints(uri)) ?? []).length).toBeGreaterThan(0);
+    } finally {
+      await client.shutdown();
     }
   });
 });
