@@ -24,6 +24,10 @@ function doubleConv(inChannels: number, outChannels: number) {
   );
 }
 
+function classHead(inChannels: number, nClasses: number) {
+  return new nn.Conv2d(inChannels, nClasses, 1);
+}
+
 export class UNet extends nn.Module {
   readonly inc = doubleConv(3, 32);
   readonly down1 = doubleConv(32, 64);
@@ -31,11 +35,14 @@ export class UNet extends nn.Module {
   readonly up1 = doubleConv(128 + 64, 64);
   readonly up2 = doubleConv(64 + 32, 32);
   readonly pool = new nn.MaxPool2d(2);
-  // Field initialisers run after parameter properties, so `this.nClasses` is set here.
-  readonly outc = new nn.Conv2d(32, this.nClasses, 1);
+  readonly nClasses: number;
+  /** The 1×1 head: one output channel per class. */
+  readonly outc: ReturnType<typeof classHead>;
 
-  constructor(readonly nClasses: number) {
+  constructor(nClasses: number) {
     super();
+    this.nClasses = nClasses;
+    this.outc = classHead(32, nClasses);
   }
 
   /**
