@@ -29,9 +29,4 @@ export class Config {
       codeLens: { enabled: this.codeLensEnabled },
     };
   }
-
-  /** Settings whose change needs a server restart rather than a pull (none today: the server re-reads all). */
-  static requiresRestart(_e: vscode.ConfigurationChangeEvent): boolean {
-    return false;
-  }
 }

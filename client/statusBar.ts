@@ -29,11 +29,6 @@ export class StatusBar implements vscode.Disposable {
     this.render();
   }
 
-  /** The text shown, for tests and the tooltip. */
-  get text(): string {
-    return this.item.text;
-  }
-
   private render(): void {
     const item = this.item;
     item.backgroundColor = undefined;

@@ -341,9 +341,11 @@ export class Session {
     if (hit && hit.version === doc.version && hit.generation === this.generation) return hit;
     const fileName = uriToFileName(doc.uri);
     const version = doc.version;
-    // The analysis runs synchronously, so nothing can supersede it mid-run; the token still lets it
-    // stop early if a later version of the analysis yields between steps.
-    const token = { get isCancellationRequested() { return false; } };
+    // FIXME: the analysis runs synchronously on this thread, so a newer version cannot interrupt a
+    // run in progress; stale work is cut before it starts instead (a pending analysis is superseded by
+    // the next edit's timer, a result is published only with the version it was computed for). Real
+    // mid-run cancellation needs the analysis in a worker thread; the token is here for that day.
+    const token = { isCancellationRequested: false };
     let analysis: FileAnalysis;
     try {
       analysis = this.analyzer.analyze(fileName, token);
