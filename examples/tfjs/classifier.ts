@@ -31,7 +31,8 @@ export function trainStep(model: tf.Sequential, optimizer: tf.Optimizer, images:
     return tf.losses.softmaxCrossEntropy(oneHotLabels, logits);
   }, true);
   const value = loss ? loss.dataSync()[0] : NaN;
-  tf.dispose([oneHotLabels, loss]);
+  oneHotLabels.dispose();
+  loss?.dispose();
   return value;
 }
 
