@@ -122,6 +122,8 @@ export interface EvaluationResult {
   readonly elapsedMs: number;
   readonly totalMs: number;
   readonly engine: string;
+  /** Engine workers that computed it (1 = the panel's worker alone). */
+  readonly workers: number;
   /** ln(C): a fresh classifier's expected cross-entropy (random logits only). */
   readonly lnClasses?: number;
 }
@@ -242,8 +244,9 @@ export type WebviewToHost =
 export type WasmModule = object;
 
 export type WebviewToWorker =
-  /** Webview → worker: the engine, compiled or as bytes (the worker loads nothing itself). */
-  | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: ArrayBuffer }
+  /** Webview → worker: the engine, compiled or as bytes (the worker loads nothing itself), and the
+   * Blob URL of this same worker script, from which it starts engine shard workers for large batches. */
+  | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: ArrayBuffer; readonly shardWorkerUrl?: string }
   /** Webview → worker: a file's bytes (transferred), kept by id for later evaluations. */
   | { readonly type: 'file'; readonly fileId: string; readonly name: string; readonly bytes: ArrayBuffer }
   /** Webview → worker: list the arrays of a file it has. */
@@ -474,6 +477,7 @@ export function validateWebviewToWorker(v: unknown): WebviewToWorker {
       if (!isWasmModule(o.module) && !(o.bytes instanceof ArrayBuffer)) {
         throw new ProtocolError(`${w}: expected a WebAssembly.Module or the wasm bytes`);
       }
+      optional(o, 'shardWorkerUrl', str, w);
       break;
     case 'file':
       str(o, 'fileId', w);
@@ -545,6 +549,7 @@ export function validateWorkerToWebview(v: unknown): WorkerToWebview {
       num(r, 'elapsedMs', `${w}.result`);
       num(r, 'totalMs', `${w}.result`);
       str(r, 'engine', `${w}.result`);
+      int(r, 'workers', `${w}.result`);
       optional(r, 'noneMean', num, `${w}.result`);
       optional(r, 'lnClasses', num, `${w}.result`);
       break;

@@ -78,9 +78,10 @@ export class EngineClient {
         this.reset();
       };
       // Bytes are copied, not transferred: the page keeps them for the next worker.
+      const shardWorkerUrl = this.workerUrl;
       const init: WebviewToWorker = this.wasm.module
-        ? { type: 'init', module: this.wasm.module }
-        : { type: 'init', bytes: this.wasm.bytes!.slice(0) };
+        ? { type: 'init', module: this.wasm.module, shardWorkerUrl }
+        : { type: 'init', bytes: this.wasm.bytes!.slice(0), shardWorkerUrl };
       worker.postMessage(init, init.bytes ? [init.bytes] : []);
     });
     return this.ready;

@@ -690,8 +690,8 @@ class LossPanel {
     meta.textContent = [
       `input ${formatShape(r.inputShape)} → target ${formatShape(r.targetShape)}`,
       r.loss === null ? `output ${formatShape(r.shape)}` : undefined,
-      r.engine,
-      `kernel ${formatMs(r.elapsedMs)} (${formatThroughput(r.elements, r.elapsedMs)})`,
+      r.workers > 1 ? `${r.engine} × ${r.workers} workers` : r.engine,
+      `${r.workers > 1 ? 'engine' : 'kernel'} ${formatMs(r.elapsedMs)} (${formatThroughput(r.elements, r.elapsedMs)})`,
       `worker ${formatMs(r.totalMs)}`,
       `total ${formatMs(wallMs)}`,
     ].filter(Boolean).join(' · ');

@@ -2,7 +2,10 @@
 // applies the panel's conversions, runs the wasm engine, and posts the loss, then the extras
 // (per-element losses, confusion summary, step-by-step view). It loads nothing itself: the engine
 // arrives compiled (or as bytes) and files arrive as bytes.
+import { createBrowserPool } from '../compute/browser/pool';
 import { createEngine, type Engine } from '../compute/engine';
+import type { EnginePool } from '../compute/pool';
+import { createWorkerHandler, type WorkerRequest } from '../compute/workerCore';
 import { readTensorFile, type TensorFileContents } from '../compute/readers/index';
 import { TensorFileError, TorchError, type LossResult, type Tensor } from '../compute/types';
 import {
@@ -16,12 +19,21 @@ import { formatShape as formatShapeText, product } from './model/shapeText';
 import { argmaxClasses, classCount, classLastToFirst, indicesOf, oneHot } from './model/tensorOps';
 
 interface WorkerScope {
-  postMessage(message: WorkerToWebview, transfer?: Transferable[]): void;
+  readonly name: string;
+  readonly navigator: { readonly hardwareConcurrency?: number };
+  postMessage(message: unknown, transfer?: Transferable[]): void;
   onmessage: ((event: MessageEvent) => void) | null;
 }
 const scope = self as unknown as WorkerScope;
 
+/** The name of the engine shard workers this script also runs as (one bundle, fetched once). */
+const SHARD_WORKER_NAME = 'tensor-lens-engine-shard';
+/** Below this many logits one engine is faster than sharding (copies and messages dominate). */
+const POOL_MIN_ELEMENTS = 1 << 20;
+
 let engine: Engine | undefined;
+/** Engine workers for large batches: real progress per shard, all cores; absent on one core. */
+let pool: EnginePool | undefined;
 /** Files by id: the bytes until first parsed, then the parsed arrays. */
 const files = new Map<string, { name: string; bytes?: Uint8Array; contents?: Promise<TensorFileContents> }>();
 
@@ -105,9 +117,28 @@ function prepare(spec: EvaluationSpec, rawInput: Tensor, rawTarget: Tensor): { i
   return { input, target };
 }
 
-function run(spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, reduction: EvaluationSpec['reduction'], fn = spec.function): LossResult {
+/**
+ * One engine evaluation: on the pool (with progress) for large batches, else on this worker's engine.
+ * A pool that fails for a reason of its own (not PyTorch's error) is dropped and the engine used.
+ */
+async function run(
+  spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, reduction: EvaluationSpec['reduction'],
+  fn = spec.function, onProgress?: (fraction: number) => void,
+): Promise<LossResult & { workers: number }> {
   const options = { weight, ignoreIndex: spec.ignoreIndex, reduction, labelSmoothing: spec.labelSmoothing };
-  return fn === 'nll_loss' ? engine!.nllLoss(input, target, options) : engine!.crossEntropy(input, target, options);
+  if (pool && input.data.length >= POOL_MIN_ELEMENTS) {
+    try {
+      const runOptions = { onProgress: (done: number, total: number) => onProgress?.(total ? done / total : 1) };
+      const r = fn === 'nll_loss' ? await pool.nllLoss(input, target, options, runOptions) : await pool.crossEntropy(input, target, options, runOptions);
+      return { ...r, workers: pool.size };
+    } catch (err) {
+      if (err instanceof TorchError) throw err;
+      pool.terminate();
+      pool = undefined;
+    }
+  }
+  const r = fn === 'nll_loss' ? engine!.nllLoss(input, target, options) : engine!.crossEntropy(input, target, options);
+  return { ...r, workers: 1 };
 }
 
 async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
@@ -118,8 +149,9 @@ async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
   const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight', id) : undefined;
   const { input, target } = prepare(spec, rawInput, rawTarget);
   const elements = input.data.length;
-  post({ type: 'progress', id, stage: `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits` });
-  const r = run(spec, input, target, weight, spec.reduction);
+  const stage = `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits`;
+  post({ type: 'progress', id, stage });
+  const r = await run(spec, input, target, weight, spec.reduction, spec.function, f => post({ type: 'progress', id, stage, fraction: f }));
   const classes = classCount(input.shape);
   let noneMean: number | undefined;
   if (r.values) {
@@ -138,6 +170,7 @@ async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
     elapsedMs: r.elapsedMs,
     totalMs: performance.now() - started,
     engine: r.engine,
+    workers: r.workers,
     ...(spec.input.kind === 'random' && spec.function === 'cross_entropy' && classes > 0 ? { lnClasses: Math.log(classes) } : {}),
   };
   post({ type: 'result', id, result });
@@ -146,18 +179,18 @@ async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
     return;
   }
   post({ type: 'progress', id, stage: 'Accuracy, per-element losses and steps' });
-  const { message, transfer } = detailsOf(id, spec, input, target, weight, r);
+  const { message, transfer } = await detailsOf(id, spec, input, target, weight, r);
   post(message, transfer);
 }
 
-function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult): { message: WorkerToWebview; transfer: Transferable[] } {
+async function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult): Promise<{ message: WorkerToWebview; transfer: Transferable[] }> {
   const details: { -readonly [K in keyof EvaluationDetails]: EvaluationDetails[K] } = {};
   const transfer: Transferable[] = [];
   const classes = classCount(input.shape);
   const indexTarget = !sameShape(target.shape, input.shape);
   // Per-element losses: the 'none' result, recomputed when the user asked for a reduced loss.
   try {
-    const none = spec.reduction === 'none' ? fused : run(spec, input, target, weight, 'none');
+    const none = spec.reduction === 'none' ? fused : await run(spec, input, target, weight, 'none');
     if (none.values) {
       // A copy: the engine's values may be a view of its memory, and this buffer is transferred.
       details.perElement = Float32Array.from(none.values);
@@ -177,15 +210,15 @@ function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target: Tens
   if (targetIdx && classes > 0 && input.dtype.startsWith('float')) {
     details.classSummary = classSummary(predictions(input), targetIdx, classes, indexTarget ? spec.ignoreIndex : -Infinity);
   }
-  if (targetIdx && classes > 0) details.steps = stepsOf(spec, input, target, weight, fused, targetIdx, indexTarget);
+  if (targetIdx && classes > 0) details.steps = await stepsOf(spec, input, target, weight, fused, targetIdx, indexTarget);
   return { message: { type: 'details', id, details }, transfer };
 }
 
 /** `softmax → log → nll_loss`, literally, against the fused `cross_entropy`. */
-function stepsOf(
+async function stepsOf(
   spec: EvaluationSpec, input: Tensor, target: Tensor, weight: Tensor | undefined, fused: LossResult,
   targetIdx: Float64Array, indexTarget: boolean,
-): StepsSummary | undefined {
+): Promise<StepsSummary | undefined> {
   // The element shown: the first one that is not ignored.
   let element = 0;
   while (element < targetIdx.length && (targetIdx[element] === spec.ignoreIndex || targetIdx[element] < 0)) element++;
@@ -204,7 +237,7 @@ function stepsOf(
     return { ...base, decomposed: null, fused: null, note: 'with label smoothing, cross_entropy = (1−ε)·nll_loss + ε·(smoothing term): nll_loss alone differs' };
   }
   const logp = logOfSoftmax(input);
-  const nll = run({ ...spec }, logp, target, weight, spec.reduction, 'nll_loss');
+  const nll = await run(spec, logp, target, weight, spec.reduction, 'nll_loss');
   const pick = (r: LossResult) => (r.loss !== null ? r.loss : r.values ? r.values[element] : null);
   return { ...base, decomposed: pick(nll), fused: pick(fused) };
 }
@@ -221,7 +254,37 @@ async function list(id: number, fileId: string): Promise<void> {
   post({ type: 'arrays', id, fileId, arrays });
 }
 
-scope.onmessage = (event: MessageEvent) => {
+function startPool(module: WebAssembly.Module | undefined, bytes: ArrayBuffer | undefined, url: string | undefined): void {
+  const cores = scope.navigator.hardwareConcurrency ?? 1;
+  if (!url || cores < 2 || typeof Worker === 'undefined') return;
+  let candidate: EnginePool;
+  try {
+    candidate = createBrowserPool({
+      factory: () => new Worker(url, { name: SHARD_WORKER_NAME }),
+      size: Math.min(8, cores),
+      ...(module ? { module } : { bytes }),
+      minParallelElements: POOL_MIN_ELEMENTS,
+    });
+  } catch {
+    return; // no nested workers here: this worker's engine does everything
+  }
+  // Used only once a tiny evaluation went through it: a runtime where nested workers fail or never
+  // start must not leave a real evaluation waiting on them.
+  const probe = candidate.crossEntropy(
+    { dtype: 'float32', shape: [1, 2], data: Float32Array.of(0, 0) },
+    { dtype: 'int64', shape: [1], data: BigInt64Array.of(0n) },
+  );
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('engine workers did not start')), 10_000));
+  Promise.race([probe, timeout]).then(
+    r => {
+      if (Math.abs((r.loss ?? NaN) - Math.LN2) < 1e-6) pool = candidate;
+      else candidate.terminate();
+    },
+    () => candidate.terminate(),
+  );
+}
+
+function servePanel(event: MessageEvent): void {
   let message;
   try {
     message = validateWebviewToWorker(event.data);
@@ -231,14 +294,19 @@ scope.onmessage = (event: MessageEvent) => {
     return;
   }
   switch (message.type) {
-    case 'init':
-      createEngine(message.module ? { module: message.module as WebAssembly.Module } : { bytes: message.bytes! })
+    case 'init': {
+      const module = message.module as WebAssembly.Module | undefined;
+      // The pool gets its own copy of the bytes: createEngine may detach or keep the original.
+      const poolBytes = !module && message.bytes ? message.bytes.slice(0) : undefined;
+      createEngine(module ? { module } : { bytes: message.bytes! })
         .then(e => {
           engine = e;
+          startPool(module, poolBytes, message.shardWorkerUrl);
           post({ type: 'ready', engine: e.kind });
         })
         .catch(err => post({ type: 'initError', error: toPanelError(err) }));
       break;
+    }
     case 'file':
       files.set(message.fileId, { name: message.name, bytes: new Uint8Array(message.bytes) });
       break;
@@ -253,4 +321,12 @@ scope.onmessage = (event: MessageEvent) => {
       evaluate(message.id, message.spec).catch(err => post({ type: 'error', id: message.id, error: toPanelError(err) }));
       break;
   }
-};
+}
+
+if (scope.name === SHARD_WORKER_NAME) {
+  // An engine shard worker of the pool: it answers the pool's protocol (compute/workerCore.ts).
+  const handle = createWorkerHandler((reply, transfer) => scope.postMessage(reply, transfer));
+  scope.onmessage = (event: MessageEvent) => void handle(event.data as WorkerRequest);
+} else {
+  scope.onmessage = servePanel;
+}
