@@ -211,8 +211,23 @@ function formatMonomial(key: string, coef: number, first: boolean): string {
   return sign + (abs === 1 ? body : `${abs}*${body}`);
 }
 
+/** Printed symbolic dims, by identity: dims are immutable and printing sorts terms. */
+const symText = new WeakMap<Dim, string>();
+
 /** `N`, `H*W`, `2*C + 1`, `?` for unknown, `*batch` for a variadic group. */
 export function formatDim(d: Dim): string {
+  if (d.kind === 'sym') {
+    let t = symText.get(d);
+    if (t === undefined) {
+      t = formatDimUncached(d);
+      symText.set(d, t);
+    }
+    return t;
+  }
+  return formatDimUncached(d);
+}
+
+function formatDimUncached(d: Dim): string {
   switch (d.kind) {
     case 'const': return String(d.value);
     case 'unknown': return '?';

@@ -4,7 +4,7 @@
 // call records. It never throws on user code: a failure inside one function or top-level statement
 // becomes one TL9001 diagnostic and the rest of the file is still analysed.
 
-import type { Diagnostic, DimBinding, Fix, LossCall, Profile, RelatedLocation, ShapeFact, TextEdit, TextRange } from './api';
+import type { Diagnostic, DimBinding, DimJson, Fix, LossCall, Profile, RelatedLocation, ShapeFact, TextEdit, TextRange } from './api';
 import { AnalysisCancelled, type CancellationToken } from './api';
 import type { DimExpr, DimPattern, ShapeAnnotation, ShapePattern } from './annotations';
 import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
@@ -322,8 +322,9 @@ export class Interpreter implements OpContext {
     if (this.suppress > 0 || value.kind !== 'tensor') return;
     const shape = value.shape;
     const bindings: DimBinding[] = [];
-    if (shape) {
-      for (const n of symNames(shape.dims)) {
+    const printed = shape ? printedShape(shape) : undefined;
+    if (shape && printed!.names.length) {
+      for (const n of printed!.names) {
         const b = this.frame.dims.get(n);
         bindings.push({ name: n, value: b?.dim.kind === 'const' ? b.dim.value : undefined, location: b?.location });
       }
@@ -342,8 +343,8 @@ export class Interpreter implements OpContext {
       range,
       kind,
       name,
-      shapeText: formatShape(shape),
-      shape: shape ? shape.dims.map(dimToJson) : null,
+      shapeText: printed ? printed.text : '[?]',
+      shape: printed ? printed.json : null,
       dtype: value.dtype ?? null,
       bindings,
       annotated: annotated || undefined,
@@ -1280,6 +1281,18 @@ export function joinValues(a: Value, b: Value): Value {
     return a.kind === 'unknown' || b.kind === 'unknown' ? { kind: 'tensor', shape: undefined, dtype: undefined } : { kind: 'tensor', shape: undefined, dtype: t.dtype };
   }
   return UNKNOWN_VALUE;
+}
+
+const printedShapes = new WeakMap<Shape, { text: string; json: DimJson[]; names: string[] }>();
+
+/** A shape's text, JSON dims and symbol names, computed once per (immutable) shape object. */
+function printedShape(shape: Shape): { text: string; json: DimJson[]; names: string[] } {
+  let p = printedShapes.get(shape);
+  if (!p) {
+    p = { text: formatShape(shape), json: shape.dims.map(dimToJson), names: shape.dims.some(d => d.kind === 'sym') ? symNames(shape.dims) : [] };
+    printedShapes.set(shape, p);
+  }
+  return p;
 }
 
 /** A plain-words description of the first provable difference, or undefined when none is provable. */

@@ -42,7 +42,19 @@ const TFJS_METRICS: Record<string, LossFunction> = {
 const own = (o: object, k: string) => Object.prototype.hasOwnProperty.call(o, k);
 
 /** `F.cross_entropy`, `F.crossEntropy`, `tf.losses.softmaxCrossEntropy`, `tf.metrics.binaryCrossentropy`. */
+const lossFunctionCache = new Map<string, LossFunction | null>();
+
 export function lossFunctionFor(profile: Profile, path: readonly string[]): LossFunction | undefined {
+  const key = `${profile}:${path.join('.')}`;
+  let hit = lossFunctionCache.get(key);
+  if (hit === undefined) {
+    hit = lossFunctionUncached(profile, path) ?? null;
+    lossFunctionCache.set(key, hit);
+  }
+  return hit ?? undefined;
+}
+
+function lossFunctionUncached(profile: Profile, path: readonly string[]): LossFunction | undefined {
   const name = path[path.length - 1] ?? '';
   if (profile === 'torch') {
     const s = snakeCase(name);

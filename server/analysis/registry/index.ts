@@ -49,7 +49,19 @@ function find(map: ReadonlyMap<string, OpEntry>, profile: Profile, name: string)
  * A call through a library value: `torch.zeros`, `F.softmax`, `nn.Linear`, `tf.layers.dense`,
  * `tf.sequential`. `path` is the member path from the import (`['nn', 'functional', 'softmax']`).
  */
+const libraryCache = new Map<string, { name: string; entry: OpEntry; isModule: boolean } | null>();
+
 export function lookupLibraryCall(profile: Profile, path: readonly string[]): { name: string; entry: OpEntry; isModule: boolean } | undefined {
+  const key = `${profile}:${path.join('.')}`;
+  let hit = libraryCache.get(key);
+  if (hit === undefined) {
+    hit = lookupLibraryCallUncached(profile, path) ?? null;
+    libraryCache.set(key, hit);
+  }
+  return hit ?? undefined;
+}
+
+function lookupLibraryCallUncached(profile: Profile, path: readonly string[]): { name: string; entry: OpEntry; isModule: boolean } | undefined {
   const name = path[path.length - 1];
   if (name === undefined) return undefined;
   const t = tables[profile];
@@ -68,9 +80,17 @@ export function lookupLibraryCall(profile: Profile, path: readonly string[]): { 
 }
 
 /** A method on a tensor: `x.view(…)`, `x.argMax(1)`. */
+const methodCache = new Map<string, { name: string; entry: OpEntry } | null>();
+
 export function lookupMethod(profile: Profile, name: string): { name: string; entry: OpEntry } | undefined {
-  const op = find(tables[profile].ops, profile, name);
-  return op && op.entry.method ? op : undefined;
+  const key = `${profile}:${name}`;
+  let hit = methodCache.get(key);
+  if (hit === undefined) {
+    const op = find(tables[profile].ops, profile, name);
+    hit = op && op.entry.method ? op : null;
+    methodCache.set(key, hit);
+  }
+  return hit ?? undefined;
 }
 
 /** Every op name in the registry, for tests that exercise each one. */

@@ -67,6 +67,17 @@ class FrontEnd {
         this.comments.set(r.pos, { pos: r.pos, end: r.end, annotations: parsed.annotations, used: parsed.annotations.length === 0 });
       }
     };
+    // Only subtrees that contain an `@shape` can hold (or end right before) such a comment.
+    const marks: number[] = [];
+    for (let i = this.text.indexOf('@shape'); i >= 0; i = this.text.indexOf('@shape', i + 1)) marks.push(i);
+    const containsMark = (from: number, to: number) => {
+      let lo = 0, hi = marks.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (marks[mid] < from) lo = mid + 1; else hi = mid;
+      }
+      return lo < marks.length && marks[lo] < to;
+    };
     const visit = (n: ts.Node) => {
       add(ts.getLeadingCommentRanges(this.text, n.pos));
       // Comments right after an opening bracket of an empty (or comment-first) block are trivia of
@@ -77,7 +88,7 @@ class FrontEnd {
       }
       add(ts.getTrailingCommentRanges(this.text, n.end));
       add(ts.getLeadingCommentRanges(this.text, n.end));
-      ts.forEachChild(n, visit);
+      if (containsMark(n.pos, n.end)) ts.forEachChild(n, visit);
     };
     visit(this.sf);
     add(ts.getLeadingCommentRanges(this.text, this.sf.endOfFileToken.pos));
