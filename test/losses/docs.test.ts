@@ -1,8 +1,8 @@
 // The losses' diagnostic codes are complete and documented: every TL2xxx/TL4xxx code in the table
-// has its page in docs/diagnostics.md (anchor, heading with the table's name, severity), every
-// rule's reason template exists, and no code is defined twice.
+// has its page in docs/diagnostics.md (anchor, heading with the table's name, severity) and a
+// fixture expecting it, TL2 codes are errors and TL4 codes warnings, and no code is defined twice.
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { diagnosticTable } from '../../server/analysis/diagnosticTable';
@@ -18,6 +18,11 @@ describe('TL2xxx / TL4xxx diagnostics', () => {
   });
   it('TL2 codes are errors and TL4 codes warnings', () => {
     for (const d of ours) expect(`${d.code} ${d.severity}`).toBe(`${d.code} ${d.code.startsWith('TL2') ? 'error' : 'warning'}`);
+  });
+  it('every code has a fixture under test/fixtures/losses that expects it', () => {
+    const dir = path.join(root, 'test', 'fixtures', 'losses');
+    const expected = new Set(readdirSync(dir).flatMap(f => [...readFileSync(path.join(dir, f), 'utf8').matchAll(/^\/\/\s*\^+ (TL\d{4}):/gm)].map(m => m[1])));
+    expect(ours.map(d => d.code).filter(c => !expected.has(c))).toEqual([]);
   });
   for (const d of ours) {
     it(`${d.code} has a page in docs/diagnostics.md`, () => {
