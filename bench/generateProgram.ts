@@ -65,7 +65,7 @@ const blocks: Block[] = [
     `export function convStep${i}(x: Tensor): Tensor {`,
     `  const c1 = conv1.forward(x);`,
     `  const p1 = pool.forward(c1);`,
-    `  const c2 = conv2.forward(${broken ? 'c1' : 'p1'});`,
+    `  const c2 = conv2.forward(${broken ? 'x' : 'p1'});`,
     `  const flat = c2.flatten(1);`,
     `  return flat;`,
     `}`,

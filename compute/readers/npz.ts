@@ -227,21 +227,39 @@ function readU64(fileName: string, view: DataView, at: number, what: string): nu
   return Number(v);
 }
 
-let crcTable: Uint32Array | undefined;
+let crcTables: Uint32Array | undefined;
 
-/** CRC-32 (IEEE 802.3, reflected, as ZIP uses), table-driven. */
+/**
+ * CRC-32 (IEEE 802.3, reflected, as ZIP uses), slicing-by-8: eight 256-entry tables let each step
+ * consume 8 bytes with independent lookups (about 4× the byte-at-a-time loop).
+ */
 export function crc32(data: Uint8Array): number {
-  if (!crcTable) {
-    crcTable = new Uint32Array(256);
+  if (!crcTables) {
+    crcTables = new Uint32Array(256 * 8);
     for (let n = 0; n < 256; n++) {
       let c = n;
       for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      crcTable[n] = c >>> 0;
+      crcTables[n] = c >>> 0;
+    }
+    // Table k advances a byte's contribution by k more zero bytes.
+    for (let k = 1; k < 8; k++) {
+      for (let n = 0; n < 256; n++) {
+        const prev = crcTables[(k - 1) * 256 + n]!;
+        crcTables[k * 256 + n] = (prev >>> 8) ^ crcTables[prev & 0xff]!;
+      }
     }
   }
-  const t = crcTable;
+  const t = crcTables;
   let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+  let i = 0;
+  const n8 = data.length - (data.length % 8);
+  for (; i < n8; i += 8) {
+    const lo = (c ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24))) >>> 0;
+    const hi = data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24);
+    c = t[7 * 256 + (lo & 0xff)]! ^ t[6 * 256 + ((lo >>> 8) & 0xff)]! ^ t[5 * 256 + ((lo >>> 16) & 0xff)]! ^ t[4 * 256 + (lo >>> 24)]!
+      ^ t[3 * 256 + (hi & 0xff)]! ^ t[2 * 256 + ((hi >>> 8) & 0xff)]! ^ t[256 + ((hi >>> 16) & 0xff)]! ^ t[(hi >>> 24) & 0xff]!;
+  }
+  for (; i < data.length; i++) c = t[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 

@@ -4,7 +4,7 @@
 
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { deflateRawSync } from 'node:zlib';
+import { crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
   detectFormat, float16ToNumber, readNpy, readTensorFile, writeNpy, type TensorFileContents,
@@ -454,6 +454,13 @@ describe('corrupted and lying files', () => {
 describe('crc32', () => {
   it('matches the standard check value', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+
+  it('matches zlib at every length around the 8-byte step', () => {
+    let seed = 1;
+    const data = Uint8Array.from({ length: 300 }, () => (seed = (seed * 1103515245 + 12345) >>> 0) >>> 24);
+    for (let n = 0; n <= 40; n++) expect(crc32(data.subarray(0, n))).toBe(zlibCrc32(data.subarray(0, n)));
+    expect(crc32(data)).toBe(zlibCrc32(data));
   });
 });
 
