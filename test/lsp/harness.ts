@@ -98,7 +98,9 @@ export class LspTestClient {
       this.poke();
       return null;
     });
-    c.onNotification('window/logMessage', (p: { message: string }) => this.logs.push(p.message));
+    c.onNotification('window/logMessage', (p: { message: string }) => {
+      this.logs.push(p.message);
+    });
     c.onNotification((method: string, params: unknown) => {
       this.notifications.push({ method, params });
       this.poke();

@@ -61,8 +61,9 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     const diags = await client.diagnostics(uri);
     const [d] = byCode(diags, 'TL2001');
     expect(d, JSON.stringify(diags, null, 2)).toBeDefined();
-    expect(d!.message.split('\n')[0]).toBe(SPATIAL);
-    expect(d!.message.split('\n').length).toBeGreaterThan(1); // the plain-words reason on the next line
+    const lines = String(d!.message).split('\n');
+    expect(lines[0]).toBe(SPATIAL);
+    expect(lines.length).toBeGreaterThan(1); // the plain-words reason on the next line
     expect(d!.source).toBe('tensor-lens');
     expect(d!.severity).toBe(1);
     // The link opens the bundled reference (docs/diagnostics.md) at the code's heading.
@@ -254,7 +255,9 @@ describe('several files', () => {
     const notOpen = fileUri(join(dir, 'elsewhere.ts'));
     writeFileSync(join(dir, 'elsewhere.ts'), readFileSync(join(FIXTURES, 'mask-with-channel-dim.ts'), 'utf8'));
     const progress: unknown[] = [];
-    client.connection.onProgress(new ProgressType<unknown>(), 'check-1', v => progress.push(v));
+    client.connection.onProgress(new ProgressType<unknown>(), 'check-1', v => {
+      progress.push(v);
+    });
     const result = await client.connection.sendRequest('tensorLens/checkWorkspace', { workDoneToken: 'check-1' });
     expect(result).toMatchObject({ files: 3, cancelled: false });
     expect((result as { errors: number }).errors).toBeGreaterThan(0);
