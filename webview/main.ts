@@ -359,8 +359,10 @@ class LossPanel {
     const kind = ui.dropdown(kinds, choice.kind, { id: `${role}-source`, label: `${ROLE_LABEL[role]} source` });
     ui.onEdit(kind, () => {
       const k = kind.value as RoleChoice['kind'];
-      const next: RoleChoice = k === 'file' ? { kind: 'file', fileId: this.files[0]?.fileId, array: '' } : { kind: k };
-      this.update({ sources: { ...this.state.sources, [role]: next } }, { rerender: true, run: k !== 'file' || !!next.fileId });
+      const next: RoleChoice = k === 'file' ? { kind: 'file', fileId: this.likelyFile(role)?.fileId, array: '' } : { kind: k };
+      // Choosing where a tensor comes from is part of assembling a batch: a half-assembled batch
+      // would only produce a misleading error, so this waits for Evaluate (or the next option edit).
+      this.update({ sources: { ...this.state.sources, [role]: next } }, { rerender: true, run: false });
       if (k === 'file' && next.fileId) void this.refreshArrays(role, next.fileId);
     });
     const label = el('label', 'role', ROLE_LABEL[role]);
@@ -380,7 +382,7 @@ class LossPanel {
       const arrays = choice.fileId ? this.arrays.get(choice.fileId) : undefined;
       if (arrays && arrays.length > 1) {
         const arr = ui.dropdown(arrays.map(a => ({ value: a.name, label: `${a.name} ${formatShape(a.shape)} ${a.dtype}` })), choice.array ?? '', { id: `${role}-array`, label: `${ROLE_LABEL[role]} array` });
-        ui.onEdit(arr, () => this.update({ sources: { ...this.state.sources, [role]: { ...choice, array: arr.value } } }));
+        ui.onEdit(arr, () => this.update({ sources: { ...this.state.sources, [role]: { ...choice, array: arr.value } } }, { run: false }));
         detail.append(arr);
       } else if (arrays && arrays.length === 1) {
         detail.append(el('span', 'shape-note', `${formatShape(arrays[0].shape)} ${arrays[0].dtype}`));
@@ -408,6 +410,12 @@ class LossPanel {
       detail.append(el('code', 'literal', `${summary.text.length > 48 ? summary.text.slice(0, 47) + '…' : summary.text} ${summary.shapeText}`));
     }
     return [label, kind, detail];
+  }
+
+  /** The workspace file a role most likely wants: one whose name says so (`segTarget.npy`), else the first. */
+  private likelyFile(role: TensorRole): WorkspaceFile | undefined {
+    const stem = (f: WorkspaceFile) => f.label.replace(/^.*\//, '').replace(/\.[a-z]+$/i, '');
+    return this.files.find(f => guessRole(stem(f)) === role) ?? this.files[0];
   }
 
   private editShape(key: 'inputShapeText' | 'targetShapeText', text: string): void {
@@ -512,7 +520,6 @@ class LossPanel {
       }
       this.hideProgressIfIdle();
       this.renderSources();
-      this.scheduleRun(0);
     } catch (err) {
       this.hideProgressIfIdle();
       this.showError(asPanelError(err));

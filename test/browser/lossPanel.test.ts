@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import type { LossCall } from '../../server/analysis/api';
 import {
-  conformance, conformanceCase, ensureBuilt, hostFile, launchBrowser, newPanelContext, npzOf, openPanel, screenshotPath,
+  conformance, conformanceCase, ensureBuilt, hostFile, launchBrowser, newPanelContext, npzOf, openPanel, root, screenshotPath,
   startServer, type HostFile, type PanelServer,
 } from './harness';
 import { darkModern, lightModern } from './themes';
@@ -145,6 +145,42 @@ describe('loss panel in Chromium', () => {
     await page.locator('#target-kind vscode-option[value="index"]').click();
     await idle(page, n);
     expect(await page.locator('#result-meta').textContent()).toContain('→ target [2, 6, 7]');
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('switches from random inputs to the sample files with the dropdowns and Evaluate (the editor journey)', async () => {
+    const data = join(root, 'examples', 'data');
+    const files = [
+      hostFile(join(data, 'segLogits.npy'), 'examples/data/segLogits.npy'),
+      hostFile(join(data, 'segTarget.npy'), 'examples/data/segTarget.npy'),
+      hostFile(join(data, 'weighted', 'classWeight.npy'), 'examples/data/weighted/classWeight.npy'),
+      hostFile(join(data, 'weighted', 'segLogits.npy'), 'examples/data/weighted/segLogits.npy'),
+      hostFile(join(data, 'weighted', 'segTarget.npy'), 'examples/data/weighted/segTarget.npy'),
+    ];
+    const context = await newPanelContext(browser, lightModern);
+    const { page, log } = await openPanel(context, server.origin, files, { call: { uri: 'file:///workspace/train.ts', call: segCall } });
+    await idle(page);
+    const before = await outcomes(page);
+    const choose = async (selector: string, label: RegExp) => {
+      const texts = await page.locator(`${selector} vscode-option`).allInnerTexts();
+      const index = texts.findIndex(t => label.test(t));
+      expect(index, `${selector} options ${JSON.stringify(texts)}`).toBeGreaterThanOrEqual(0);
+      await page.locator(selector).click();
+      await page.locator(`${selector} vscode-option`).nth(index).click();
+    };
+    for (const [role, file] of [['input', 'segLogits.npy'], ['target', 'segTarget.npy']] as const) {
+      await choose(`#${role}-source`, /^Workspace file$/);
+      await page.waitForSelector(`#${role}-file`);
+      await choose(`#${role}-file`, new RegExp(`^examples/data/${file.replace('.', '\\.')}`));
+    }
+    // Assembling the batch ran nothing; Evaluate runs it once.
+    expect(await outcomes(page)).toBe(before);
+    await page.locator('#run').click();
+    await idle(page, before);
+    expect(await outcomes(page)).toBe(before + 1);
+    const expected = conformanceCase('nchw_mean').expected_value!;
+    expect(Math.abs((await lossValue(page)) - expected)).toBeLessThan(1e-5 * expected);
     expect(log.errors).toEqual([]);
     await context.close();
   });
