@@ -7,6 +7,7 @@
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { Range, WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { LossCall } from '../server/analysis/api';
+import type { PanelCall } from './webview';
 
 /** Command ids the client registers (and package.json contributes). */
 export const ClientCommands = {
@@ -25,13 +26,13 @@ export const ServerCommands = {
   checkWorkspace: 'tensorLens.server.checkWorkspace',
 } as const;
 
-/** The single argument of `tensorLens.openLossPanel`, as the `Evaluate loss…` CodeLens sends it. */
-export interface EvaluateLossArgs {
-  /** The document holding the loss call (a URI string, as LSP sends it). */
-  readonly uri: string;
-  /** The loss call as the analysis inferred it: shapes, dtypes, options, profile, known dims. */
+/**
+ * The single argument of `tensorLens.openLossPanel`, as the `Evaluate loss…` CodeLens sends it: the
+ * panel's `PanelCall` (`uri` of the document, `call` as the analysis inferred it: shapes, dtypes,
+ * options, profile, known dims) plus the call's range in LSP line/character terms.
+ */
+export interface EvaluateLossArgs extends PanelCall {
   readonly call: LossCall;
-  /** The call's range in LSP line/character terms, for the end-of-line result note. */
   readonly range: Range;
 }
 
