@@ -16,7 +16,8 @@ import { classSummary, logOfSoftmax, predictions, softmaxAt, targetIndices } fro
 import { literalTensor, randomTensor } from './model/sources';
 import { PROGRESS_EVERY } from './model/random';
 import { formatShape as formatShapeText, product } from './model/shapeText';
-import { argmaxClasses, classCount, classLastToFirst, indicesOf, oneHot } from './model/tensorOps';
+import { prepareBatch, sameShape } from './model/prepare';
+import { classCount, indicesOf } from './model/tensorOps';
 
 interface WorkerScope {
   readonly name: string;
@@ -89,34 +90,6 @@ async function tensorFrom(source: TensorSource, spec: EvaluationSpec, role: stri
   }
 }
 
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-/**
- * The batch as the engine sees it: class dim moved to dim 1 for TF.js layout (the target too when it
- * has the input's shape), random log-probabilities made, and the target converted to the kind asked
- * for when it is the other kind (one-hot for indices → probabilities; argmax for float probabilities
- * → indices). An integer target of the input's shape is left alone so PyTorch's error shows.
- */
-function prepare(spec: EvaluationSpec, rawInput: Tensor, rawTarget: Tensor): { input: Tensor; target: Tensor } {
-  let input = rawInput;
-  let target = rawTarget;
-  if (spec.classAxis === 'last') {
-    const targetLikeInput = sameShape(rawTarget.shape, rawInput.shape);
-    input = classLastToFirst(rawInput);
-    if (targetLikeInput) target = classLastToFirst(rawTarget);
-  }
-  if (spec.input.kind === 'random' && spec.input.distribution === 'logProbabilities') input = logOfSoftmax(input);
-  const probabilityShaped = sameShape(target.shape, input.shape);
-  if (spec.targetKind === 'probability' && !probabilityShaped) {
-    target = oneHot(target, classCount(input.shape));
-  } else if (spec.targetKind === 'index' && probabilityShaped && target.dtype.startsWith('float')) {
-    target = argmaxClasses(target);
-  }
-  return { input, target };
-}
-
 /**
  * One engine evaluation: on the pool (with progress) for large batches, else on this worker's engine.
  * A pool that fails for a reason of its own (not PyTorch's error) is dropped and the engine used.
@@ -147,7 +120,7 @@ async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
   const rawInput = await tensorFrom(spec.input, spec, 'input', id);
   const rawTarget = await tensorFrom(spec.target, spec, 'target', id);
   const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight', id) : undefined;
-  const { input, target } = prepare(spec, rawInput, rawTarget);
+  const { input, target } = prepareBatch(spec, rawInput, rawTarget);
   const elements = input.data.length;
   const stage = `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits`;
   post({ type: 'progress', id, stage });
