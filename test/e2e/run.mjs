@@ -21,7 +21,8 @@ import { runExtensionTests } from './extensionTests.mjs';
 
 const ROOT = path.resolve(E2E_DIR, '..', '..');
 const ARTIFACTS = path.join(E2E_DIR, 'artifacts');
-const STATE_DIR = path.join(E2E_DIR, '.state');
+// One state folder per run: a second run started meanwhile (another terminal, CI) cannot delete ours.
+const STATE_DIR = path.join(E2E_DIR, '.state', `run-${process.pid}-${Date.now().toString(36)}`);
 const CONFORMANCE = path.join(ROOT, '..', 'shared', 'conformance', 'torch-ce');
 
 /** Sample batch in examples/data and the conformance case it was copied from (see examples/data/README.md). */

@@ -62,6 +62,54 @@ function hoverText(hovers) {
   return (hovers || []).flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : c.value))).join('\n');
 }
 
+/** Number of dims in a shape text (`[N, C, H, W]` → 4, `[]` → 0), splitting on top-level commas. */
+function rankOf(shape) {
+  const body = shape.trim().slice(1, -1).trim();
+  if (!body) return 0;
+  let depth = 0;
+  let n = 1;
+  for (const ch of body) {
+    if (ch === '(' || ch === '[') depth++;
+    else if (ch === ')' || ch === ']') depth--;
+    else if (ch === ',' && depth === 0) n++;
+  }
+  return n;
+}
+
+/**
+ * Names the file annotates, with where to hover: `const x = …; // @shape [..]`, `/** @shape [..] *\/`
+ * on the line above a declaration, and `@shape param [..]` in a doc comment (the parameter in the
+ * signature that follows).
+ */
+function annotatedNames(doc) {
+  const lines = doc.getText().split(/\r?\n/);
+  const out = [];
+  const at = (line, name) => {
+    const i = lines[line].search(new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\b`));
+    return i < 0 ? null : new vscode.Position(line, i);
+  };
+  for (let l = 0; l < lines.length; l++) {
+    const t = lines[l];
+    let m = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=.*\/\/\s*@shape\s+(\[[^\]]*\])/.exec(t);
+    if (m) { out.push({ name: m[1], shape: m[2], rank: rankOf(m[2]), pos: at(l, m[1]) }); continue; }
+    m = /^\s*\/\*\*\s*@shape\s+(\[[^\]]*\])[^*]*\*\/\s*$/.exec(t);
+    const next = lines[l + 1] || '';
+    const decl = /\b(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*=/.exec(next);
+    if (m && decl) { out.push({ name: decl[1], shape: m[1], rank: rankOf(m[1]), pos: at(l + 1, decl[1]) }); continue; }
+    for (const p of t.matchAll(/@shape\s+([A-Za-z_$][\w$]*)\s+(\[[^\]]*\])/g)) {
+      if (p[1] === 'returns') continue;
+      // The signature: the first line after the doc comment that mentions `name:` or `name,`/`name)`.
+      for (let k = l + 1; k < Math.min(lines.length, l + 12); k++) {
+        if (new RegExp(`\\b${p[1]}\\s*[:,)]`).test(lines[k]) && /\(/.test(lines[k])) {
+          out.push({ name: p[1], shape: p[2], rank: rankOf(p[2]), pos: at(k, p[1]) });
+          break;
+        }
+      }
+    }
+  }
+  return out.filter((a) => a.pos);
+}
+
 function labelText(hint) {
   return typeof hint.label === 'string' ? hint.label : hint.label.map((p) => p.value).join('');
 }
@@ -126,26 +174,36 @@ async function testExample(ws, example) {
   const want = example.diagnostics.map((d) => `${d.line}:${d.code}`).sort();
 
   // Hover and inlay hints first: they also prove the server has analysed the file, which is what
-  // makes "no diagnostics" on a clean example mean something.
-  let hints = [];
-  await check(`${name}:inlay-hover`, `${name}: inlay hints show shapes, and hovering each hinted declaration shows the same shape`, async () => {
+  // makes "no diagnostics" on a clean example mean something. Hover is checked on the names the
+  // file annotates (the hover shows a shape of the annotated rank) and on every inlay hint (the
+  // hover repeats the hint's shape); hints are optional per file (annotated-only files have none).
+  await check(`${name}:hover-inlay`, `${name}: hover shows the shapes of annotated names; every inlay hint's shape is the hover's`, async () => {
     const full = new vscode.Range(0, 0, doc.lineCount, 0);
-    hints = (await waitFor(async () => {
-      const h = await vscode.commands.executeCommand('vscode.executeInlayHintProvider', uri, full);
-      return h && h.some((x) => /\[.*\]/.test(labelText(x))) ? h : null;
-    }, ANALYSIS_TIMEOUT)) || [];
-    const shaped = hints.filter((x) => /\[.*\]/.test(labelText(x)));
-    if (!shaped.length) fail(`no inlay hint with a shape within ${ANALYSIS_TIMEOUT / 1000} s`);
+    const annotated = annotatedNames(doc).slice(0, 8);
+    const hoverAt = async (pos) => hoverText(await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, pos));
+    const shapedHints = async () => ((await vscode.commands.executeCommand('vscode.executeInlayHintProvider', uri, full)) || []).filter((x) => /\[.*\]/.test(labelText(x)));
+    // Wait for the analysis: a shape in the first annotated name's hover, or shaped inlay hints.
+    const ready = await waitFor(async () => {
+      if (annotated.length && /\[[^\]]*\]/.test(await hoverAt(annotated[0].pos))) return true;
+      return (await shapedHints()).length > 0;
+    }, ANALYSIS_TIMEOUT);
+    if (!ready) fail(`within ${ANALYSIS_TIMEOUT / 1000} s neither a hover with a shape on ${annotated.length ? `"${annotated[0].name}" (line ${annotated[0].pos.line + 1})` : 'any annotated name'} nor an inlay hint with a shape`);
     const problems = [];
-    for (const h of shaped.slice(0, 6)) {
+    for (const a of annotated) {
+      const text = await hoverAt(a.pos);
+      const shapes = [...text.matchAll(/\[[^\]\n]*\]/g)].map((m) => m[0]);
+      if (!shapes.some((sh) => rankOf(sh) === a.rank)) problems.push(`line ${a.pos.line + 1} "${a.name}" annotated ${a.shape}: hover ${JSON.stringify(text.slice(0, 160))}`);
+    }
+    const hints = await shapedHints();
+    for (const h of hints.slice(0, 8)) {
       const shape = /\[[^\]]*\]/.exec(labelText(h))[0];
       // The hint sits right after the declared name: hover one character before it.
-      const at = h.position.translate(0, h.position.character > 0 ? -1 : 0);
-      const text = hoverText(await vscode.commands.executeCommand('vscode.executeHoverProvider', uri, at));
-      if (!text.includes(shape)) problems.push(`line ${at.line + 1}: hint "${labelText(h).trim()}" but hover ${JSON.stringify(text.slice(0, 160))}`);
+      const text = await hoverAt(h.position.translate(0, h.position.character > 0 ? -1 : 0));
+      if (!text.includes(shape)) problems.push(`line ${h.position.line + 1}: hint "${labelText(h).trim()}" but hover ${JSON.stringify(text.slice(0, 160))}`);
     }
     if (problems.length) fail(problems.join('\n'));
-    return `${shaped.length} shape hints, e.g. line ${shaped[0].position.line + 1} "${labelText(shaped[0]).trim()}"`;
+    if (!annotated.length && !hints.length) fail('no annotated name and no inlay hint to check');
+    return `${annotated.length} annotated name(s) hovered${annotated.length ? ` (e.g. "${annotated[0].name}")` : ''}; ${hints.length} shape hint(s)${hints.length ? `, e.g. line ${hints[0].position.line + 1} "${labelText(hints[0]).trim()}"` : ''}`;
   });
 
   await check(`${name}:diagnostics`, `${name}: exactly the diagnostics examples/expected.json lists (line and code)`, async () => {
