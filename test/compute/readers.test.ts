@@ -279,6 +279,11 @@ describe('JSON nested arrays', () => {
     ['[1, 2', /unexpected end of file, expected '\]'/],
     ['[1, 2] x', /unexpected text after the value/],
     ['[99999999999999999999]', /does not fit in int64/],
+    ['[1.]', /expected a number, a boolean or an array \(line 1, column 2\)/],
+    ['[-]', /expected a number, a boolean or an array/],
+    ['[1e+]', /expected a number, a boolean or an array/],
+    ['[01]', /expected '\]' \(line 1, column 3\)/],
+    ['[\n  1,\n  x]', /expected a number, a boolean or an array \(line 3, column 3\)/],
     ['{"a": [1], "a": [2]}', /duplicate key "a"/],
     ['['.repeat(100) + ']'.repeat(100), /nested more than 64 deep/],
   ])('%s is a precise error', async (text, message) => {
