@@ -276,15 +276,27 @@ function annotateActions(doc: TextDocument, analysis: FileAnalysis, range: Range
   return out;
 }
 
-/** `// tensor-lens-ignore TL2001` on the line above, indented like the line it silences. */
+/**
+ * `// tensor-lens-ignore TL2001` on the line above, indented like the line it silences. When that
+ * line already is an ignore comment (another code silenced there), the code joins it: only the line
+ * directly above a diagnostic counts.
+ */
 function ignoreAction(doc: TextDocument, line: number, codeId: string, diagnostic: LspDiagnostic): CodeAction {
-  const text = doc.getText({ start: { line, character: 0 }, end: { line: line + 1, character: 0 } });
-  const indent = /^[ \t]*/.exec(text)?.[0] ?? '';
+  const lineText = (n: number) => doc.getText({ start: { line: n, character: 0 }, end: { line: n + 1, character: 0 } }).replace(/\r?\n$/, '');
+  const title = `Ignore ${codeId} on this line (tensor-lens-ignore)`;
+  const above = line > 0 ? lineText(line - 1) : '';
+  const existing = /^\s*\/\/\s*tensor-lens-ignore\b/.test(above);
+  if (existing) {
+    const end = { line: line - 1, character: above.replace(/\s+$/, '').length };
+    return { title, kind: CodeActionKind.QuickFix, diagnostics: [diagnostic], edit: { changes: { [doc.uri]: [{ range: { start: end, end }, newText: ` ${codeId}` }] } } };
+  }
+  const indent = /^[ \t]*/.exec(lineText(line))?.[0] ?? '';
+  const eol = doc.getText().includes('\r\n') ? '\r\n' : '\n';
   return {
-    title: `Ignore ${codeId} on this line (tensor-lens-ignore)`,
+    title,
     kind: CodeActionKind.QuickFix,
     diagnostics: [diagnostic],
-    edit: { changes: { [doc.uri]: [{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `${indent}// tensor-lens-ignore ${codeId}\n` }] } },
+    edit: { changes: { [doc.uri]: [{ range: { start: { line, character: 0 }, end: { line, character: 0 } }, newText: `${indent}// tensor-lens-ignore ${codeId}${eol}` }] } },
   };
 }
 

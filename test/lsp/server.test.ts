@@ -189,6 +189,21 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(byCode(await client.diagnostics(uri), 'TL2001')).toHaveLength(1);
   });
 
+  it('adds the code to an ignore comment already on the line above', async () => {
+    await client.replaceAll(uri, text.replace('  const loss = F.crossEntropy', '  // tensor-lens-ignore TL4004\n  const loss = F.crossEntropy'));
+    const d = byCode(await client.diagnostics(uri), 'TL2001')[0]!;
+    const actions = (await client.codeActions(uri, d.range, [d])) ?? [];
+    const ignore = actions.find(a => a.title.includes('tensor-lens-ignore'))!;
+    const [edit] = editsOf(ignore, uri);
+    expect(edit!.newText).toBe(' TL2001');
+    expect(edit!.range.start.line).toBe(d.range.start.line - 1);
+    await client.applyWorkspaceEdit(ignore.edit!);
+    expect(client.docs.get(uri)!.getText()).toContain('  // tensor-lens-ignore TL4004 TL2001\n  const loss = F.crossEntropy');
+    expect(byCode(await client.diagnostics(uri), 'TL2001')).toEqual([]);
+    await client.replaceAll(uri, text);
+    expect(byCode(await client.diagnostics(uri), 'TL2001')).toHaveLength(1);
+  });
+
   it('turns inlay hints off and on with tensorLens.inlayHints.enabled, asking the editor to refresh', async () => {
     const before = client.refreshes.inlayHint;
     await client.changeSettings({ inlayHints: { enabled: false } });
