@@ -177,16 +177,12 @@ function poolFunctional(ctx: OpContext, call: OpCall): Value {
   }, 'self');
 }
 
-export function convOps(): Record<string, OpEntry> {
+export function convOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> {
   const fs = { func: true, selfFirst: true };
+  if (profile === 'tfjs') return { conv2d: { fn: conv2dFunctional, ...fs }, maxPool: { fn: poolFunctional, ...fs }, avgPool: { fn: poolFunctional, ...fs } };
   return {
     conv2d: { fn: conv2dFunctional, ...fs },
     max_pool2d: { fn: poolFunctional, ...fs },
     avg_pool2d: { fn: poolFunctional, ...fs },
-    maxPool: { fn: poolFunctional, ...fs },
-    avgPool: { fn: poolFunctional, ...fs },
   };
 }
-
-export type { OpArg };
-export { asDim };

@@ -166,7 +166,6 @@ export function creationOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> 
     return {
       tensor: { fn: torchTensor, ...f },
       as_tensor: { fn: torchTensor, ...f },
-      from_numpy: { fn: torchTensor, ...f },
       zeros: { fn: sized('float32', 'torch'), ...f },
       ones: { fn: sized('float32', 'torch'), ...f },
       empty: { fn: sized('float32', 'torch'), ...f },
@@ -203,8 +202,8 @@ export function creationOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> 
     fill: { fn: full('tfjs'), ...f },
     range: { fn: arange('tfjs'), ...f },
     eye: { fn: eye, ...f },
-    zerosLike: { fn: like(), ...likeEntry },
-    onesLike: { fn: like(), ...likeEntry },
+    zerosLike: { fn: like(), ...likeEntry, method: true },
+    onesLike: { fn: like(), ...likeEntry, method: true },
   };
 }
 

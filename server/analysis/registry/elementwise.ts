@@ -114,28 +114,45 @@ function alongDim(op: string): OpEntry['fn'] {
   };
 }
 
-const UNARY = [
-  'relu', 'relu6', 'elu', 'selu', 'gelu', 'silu', 'leaky_relu', 'tanh', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt',
-  'abs', 'neg', 'square', 'sin', 'cos', 'dropout', 'clone', 'detach', 'contiguous', 'clamp', 'clip', 'floor', 'ceil',
-  'round', 'sign', 'reciprocal', 'pow', 'softplus', 'layer_norm', 'batch_norm', 'normalize', 'requires_grad_',
-  'cpu', 'cuda', 'relu_', 'zero_', 'fill_', 'clone', 'negative', 'leakyRelu', 'clipByValue', 'logSigmoid', 'prelu',
-];
+/** Shape-preserving unary ops per profile (extra arguments such as `clamp`'s bounds do not change the shape). */
+const UNARY: Record<'torch' | 'tfjs', readonly string[]> = {
+  torch: [
+    'relu', 'relu6', 'elu', 'selu', 'gelu', 'silu', 'leaky_relu', 'tanh', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt',
+    'abs', 'neg', 'negative', 'square', 'sin', 'cos', 'dropout', 'clone', 'detach', 'contiguous', 'clamp', 'clip',
+    'floor', 'ceil', 'round', 'sign', 'reciprocal', 'softplus', 'logsigmoid', 'layer_norm', 'batch_norm', 'normalize',
+    'requires_grad_', 'cpu', 'cuda', 'relu_', 'zero_', 'fill_', 'prelu', 'masked_fill', 'masked_fill_', 'tril', 'triu',
+  ],
+  tfjs: [
+    'relu', 'relu6', 'elu', 'selu', 'leakyRelu', 'prelu', 'tanh', 'exp', 'log', 'log1p', 'sqrt', 'rsqrt', 'abs', 'neg',
+    'square', 'sin', 'cos', 'dropout', 'clone', 'clipByValue', 'floor', 'ceil', 'round', 'sign', 'reciprocal',
+    'softplus', 'logSigmoid', 'step', 'erf',
+  ],
+};
+
+const BINARY: Record<'torch' | 'tfjs', { arith: readonly string[]; div: readonly string[]; compare: readonly string[] }> = {
+  torch: {
+    arith: ['add', 'sub', 'mul', 'subtract', 'multiply', 'maximum', 'minimum', 'pow', 'remainder', 'fmod'],
+    div: ['div', 'divide', 'true_divide'],
+    compare: ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'logical_and', 'logical_or'],
+  },
+  tfjs: {
+    arith: ['add', 'sub', 'mul', 'maximum', 'minimum', 'squaredDifference', 'mod', 'floorDiv', 'pow'],
+    div: ['div', 'realDiv', 'divNoNan'],
+    compare: ['equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr'],
+  },
+};
 
 export function elementwiseOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> {
   const both = { method: true, func: true, selfFirst: true };
   const ops: Record<string, OpEntry> = {};
-  for (const n of UNARY) ops[n] = { fn: unary(), ...both };
+  for (const n of UNARY[profile]) ops[n] = { fn: unary(), ...both };
   ops.sigmoid = { fn: unary('sigmoid'), ...both };
   ops.softmax = { fn: alongDim('softmax'), ...both };
-  ops.log_softmax = { fn: alongDim('log_softmax'), ...both };
-  ops.logSoftmax = ops.log_softmax;
-  for (const n of ['add', 'sub', 'mul', 'subtract', 'multiply', 'maximum', 'minimum', 'squaredDifference', 'mod', 'floorDiv']) {
-    ops[n] = { fn: binary('arith'), ...both };
-  }
-  for (const n of ['div', 'divide', 'true_divide', 'realDiv', 'divNoNan']) ops[n] = { fn: binary('div'), ...both };
-  for (const n of ['eq', 'ne', 'lt', 'le', 'gt', 'ge', 'equal', 'notEqual', 'less', 'lessEqual', 'greater', 'greaterEqual', 'logicalAnd', 'logicalOr']) {
-    ops[n] = { fn: binary('compare'), ...both };
-  }
-  void profile;
+  if (profile === 'torch') ops.log_softmax = { fn: alongDim('log_softmax'), ...both };
+  else ops.logSoftmax = { fn: alongDim('log_softmax'), ...both };
+  const b = BINARY[profile];
+  for (const n of b.arith) ops[n] = { fn: binary('arith'), ...both };
+  for (const n of b.div) ops[n] = { fn: binary('div'), ...both };
+  for (const n of b.compare) ops[n] = { fn: binary('compare'), ...both };
   return ops;
 }

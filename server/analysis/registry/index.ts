@@ -22,7 +22,7 @@ interface ProfileTables {
 
 function build(profile: Profile): ProfileTables {
   const ops = new Map<string, OpEntry>();
-  for (const table of [creationOps(profile), elementwiseOps(profile), shapeOps(profile), reductionOps(profile), linalgOps(), convOps()]) {
+  for (const table of [creationOps(profile), elementwiseOps(profile), shapeOps(profile), reductionOps(profile), linalgOps(profile), convOps(profile)]) {
     for (const [k, v] of Object.entries(table)) ops.set(k, v);
   }
   const modules = new Map(Object.entries(moduleOps(profile)));

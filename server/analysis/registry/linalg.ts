@@ -112,16 +112,14 @@ function linear(ctx: OpContext, call: OpCall): Value {
   return linearShape(ctx, call, x, dw[1], dw[0], 'self');
 }
 
-export function linalgOps(): Record<string, OpEntry> {
+export function linalgOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> {
   const both = { method: true, func: true, selfFirst: true };
+  if (profile === 'tfjs') return { matMul: { fn: matmul, ...both }, dot: { fn: matmul, ...both } };
   return {
     matmul: { fn: matmul, ...both },
-    matMul: { fn: matmul, ...both },
     mm: { fn: matmul, ...both },
     bmm: { fn: matmul, ...both },
     dot: { fn: matmul, ...both },
     linear: { fn: linear, func: true, selfFirst: true },
   };
 }
-
-export { UNKNOWN_DIM };

@@ -112,30 +112,27 @@ function oneHot(ctx: OpContext, call: OpCall): Value {
 export function reductionOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> {
   const both = { method: true, func: true, selfFirst: true };
   const m = { method: true };
-  const ops: Record<string, OpEntry> = {
+  const common: Record<string, OpEntry> = {
     sum: { fn: reduction({ dtype: 'sum', op: 'sum' }), ...both },
     mean: { fn: reduction({ dtype: 'float', op: 'mean' }), ...both },
     prod: { fn: reduction({ dtype: 'sum', op: 'prod' }), ...both },
     max: { fn: reduction({ dtype: 'same', op: 'max', pairWithDim: true }), ...both },
     min: { fn: reduction({ dtype: 'same', op: 'min', pairWithDim: true }), ...both },
-    amax: { fn: reduction({ dtype: 'same', op: 'max' }), ...both },
-    amin: { fn: reduction({ dtype: 'same', op: 'min' }), ...both },
-    logsumexp: { fn: reduction({ dtype: 'float', op: 'logsumexp' }), ...both },
-    logSumExp: { fn: reduction({ dtype: 'float', op: 'logsumexp' }), ...both },
-    std: { fn: reduction({ dtype: 'float', op: 'std' }), ...both },
-    var: { fn: reduction({ dtype: 'float', op: 'var' }), ...both },
     norm: { fn: reduction({ dtype: 'float', op: 'norm' }), ...both },
     any: { fn: reduction({ dtype: 'same', op: 'any' }), ...both },
     all: { fn: reduction({ dtype: 'same', op: 'all' }), ...both },
-    argmax: { fn: reduction({ dtype: 'index', op: 'argmax' }), ...both },
-    argmin: { fn: reduction({ dtype: 'index', op: 'argmin' }), ...both },
-    argMax: { fn: reduction({ dtype: 'index', op: 'argmax' }), ...both },
-    argMin: { fn: reduction({ dtype: 'index', op: 'argmin' }), ...both },
-    one_hot: { fn: oneHot, func: true, selfFirst: true },
-    oneHot: { fn: oneHot, ...both },
   };
   if (profile === 'torch') {
-    Object.assign(ops, {
+    return {
+      ...common,
+      amax: { fn: reduction({ dtype: 'same', op: 'max' }), ...both },
+      amin: { fn: reduction({ dtype: 'same', op: 'min' }), ...both },
+      logsumexp: { fn: reduction({ dtype: 'float', op: 'logsumexp' }), ...both },
+      std: { fn: reduction({ dtype: 'float', op: 'std' }), ...both },
+      var: { fn: reduction({ dtype: 'float', op: 'var' }), ...both },
+      argmax: { fn: reduction({ dtype: 'index', op: 'argmax' }), ...both },
+      argmin: { fn: reduction({ dtype: 'index', op: 'argmin' }), ...both },
+      one_hot: { fn: oneHot, func: true, selfFirst: true },
       long: { fn: cast('int64'), ...m },
       int: { fn: cast('int32'), ...m },
       float: { fn: cast('float32'), ...m },
@@ -145,16 +142,25 @@ export function reductionOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry>
       byte: { fn: cast('uint8'), ...m },
       to: { fn: cast(), ...m },
       type: { fn: cast(), ...m },
-    });
-  } else {
-    Object.assign(ops, {
-      cast: { fn: cast(), ...both },
-      toFloat: { fn: cast('float32'), ...m },
-      toInt: { fn: cast('int32'), ...m },
-      toBool: { fn: cast('bool'), ...m },
-    });
+      type_as: { fn: typeAs, ...m },
+    };
   }
-  return ops;
+  return {
+    ...common,
+    logSumExp: { fn: reduction({ dtype: 'float', op: 'logsumexp' }), ...both },
+    argMax: { fn: reduction({ dtype: 'index', op: 'argmax' }), ...both },
+    argMin: { fn: reduction({ dtype: 'index', op: 'argmin' }), ...both },
+    oneHot: { fn: oneHot, ...both },
+    cast: { fn: cast(), ...both },
+    toFloat: { fn: cast('float32'), ...m },
+    toInt: { fn: cast('int32'), ...m },
+    toBool: { fn: cast('bool'), ...m },
+  };
 }
 
-export type { TensorValue };
+/** torch `x.type_as(other)`: other's dtype, x's shape. */
+function typeAs(_ctx: OpContext, call: OpCall): Value {
+  const t = asTensor(call.self?.value);
+  const o = asTensor(call.args[0]?.value);
+  return tensorOf(t?.shape, o?.dtype, { values: t?.values, valueRange: t?.valueRange });
+}

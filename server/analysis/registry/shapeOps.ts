@@ -273,27 +273,31 @@ function expand(_ctx: OpContext, call: OpCall): Value {
 
 export function shapeOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry> {
   const both = { method: true, func: true, selfFirst: true };
-  const ops: Record<string, OpEntry> = {
-    squeeze: { fn: squeeze, ...both },
-    unsqueeze: { fn: unsqueeze, ...both },
-    expandDims: { fn: unsqueeze, ...both },
-    permute: { fn: permute, ...both },
-    reshape: { fn: reshape, ...both },
-    view: { fn: reshape, method: true },
-    flatten: { fn: flatten, ...both },
-    cat: { fn: cat, func: true },
-    concat: { fn: cat, func: true, method: true },
-    concatenate: { fn: cat, func: true },
-    stack: { fn: stack, func: true },
-    expand: { fn: expand, method: true },
-    broadcastTo: { fn: expand, ...both },
-  };
   if (profile === 'torch') {
-    ops.transpose = { fn: transposeTorch, ...both };
-    ops.t = { fn: transposeTorch, ...both };
-  } else {
-    ops.transpose = { fn: permute, ...both };
+    return {
+      squeeze: { fn: squeeze, ...both },
+      unsqueeze: { fn: unsqueeze, ...both },
+      permute: { fn: permute, ...both },
+      reshape: { fn: reshape, ...both },
+      view: { fn: reshape, method: true },
+      flatten: { fn: flatten, ...both },
+      cat: { fn: cat, func: true },
+      concat: { fn: cat, func: true },
+      concatenate: { fn: cat, func: true },
+      stack: { fn: stack, func: true },
+      expand: { fn: expand, method: true },
+      transpose: { fn: transposeTorch, ...both },
+      t: { fn: transposeTorch, ...both },
+    };
   }
-  return ops;
+  return {
+    squeeze: { fn: squeeze, ...both },
+    expandDims: { fn: unsqueeze, ...both },
+    reshape: { fn: reshape, ...both },
+    flatten: { fn: flatten, method: true },
+    concat: { fn: cat, func: true, method: true },
+    stack: { fn: stack, func: true },
+    broadcastTo: { fn: expand, ...both },
+    transpose: { fn: permute, ...both },
+  };
 }
-
