@@ -45,8 +45,8 @@ export interface RunOptions {
 /** A shard: the sub-problem for one worker, and where its outputs go in the full result. */
 interface Shard {
   readonly plan: LossPlan;
-  readonly input: Tensor;
-  readonly target: Tensor;
+  /** The shard's input and target, copied out when the shard is dispatched (not all up front). */
+  readonly tensors: () => { input: Tensor; target: Tensor };
   readonly items: number;
   /** item offset of the shard's first item, or, for a pixel range, the image and pixel start */
   readonly itemOffset: number;
@@ -171,9 +171,10 @@ export class EnginePool {
         };
         slot.onError = fail;
         // shard tensors are fresh copies (sliceTensor / gatherPixels): hand them over without copying
-        const transfer = [s.input.data.buffer as ArrayBuffer, s.target.data.buffer as ArrayBuffer];
+        const { input: shardInput, target: shardTarget } = s.tensors();
+        const transfer = [shardInput.data.buffer as ArrayBuffer, shardTarget.data.buffer as ArrayBuffer];
         slot.port.post({
-          type: 'compute', id: index, plan: s.plan, input: s.input, target: s.target, weight,
+          type: 'compute', id: index, plan: s.plan, input: shardInput, target: shardTarget, weight,
           blockItems: B, wantValues,
         }, transfer);
       };
@@ -228,8 +229,10 @@ export class EnginePool {
         const n = r1 - r0;
         shards.push({
           plan: { ...plan, N: n, items: n, itemShape: [n] },
-          input: sliceTensor(input, [n, C], r0 * C, r1 * C),
-          target: isProb ? sliceTensor(target, [n, C], r0 * C, r1 * C) : sliceTensor(target, [n], r0, r1),
+          tensors: () => ({
+            input: sliceTensor(input, [n, C], r0 * C, r1 * C),
+            target: isProb ? sliceTensor(target, [n, C], r0 * C, r1 * C) : sliceTensor(target, [n], r0, r1),
+          }),
           items: n, itemOffset: r0, blocks: Math.ceil(n / B),
         });
       }
@@ -243,8 +246,10 @@ export class EnginePool {
         const n = n1 - n0;
         shards.push({
           plan: { ...plan, N: n, items: n * S, itemShape: [n, S] },
-          input: sliceTensor(input, [n, C, S], n0 * C * S, n1 * C * S),
-          target: isProb ? sliceTensor(target, [n, C, S], n0 * C * S, n1 * C * S) : sliceTensor(target, [n, S], n0 * S, n1 * S),
+          tensors: () => ({
+            input: sliceTensor(input, [n, C, S], n0 * C * S, n1 * C * S),
+            target: isProb ? sliceTensor(target, [n, C, S], n0 * C * S, n1 * C * S) : sliceTensor(target, [n, S], n0 * S, n1 * S),
+          }),
           items: n * S, itemOffset: n0 * S, blocks: n * perImage,
         });
       }
@@ -256,8 +261,10 @@ export class EnginePool {
         const len = p1 - p0;
         shards.push({
           plan: { ...plan, N: 1, S: len, items: len, itemShape: [1, len] },
-          input: gatherPixels(input, image, C, S, p0, len),
-          target: isProb ? gatherPixels(target, image, C, S, p0, len) : sliceTensor(target, [1, len], image * S + p0, image * S + p1),
+          tensors: () => ({
+            input: gatherPixels(input, image, C, S, p0, len),
+            target: isProb ? gatherPixels(target, image, C, S, p0, len) : sliceTensor(target, [1, len], image * S + p0, image * S + p1),
+          }),
           items: len, itemOffset: image * S + p0, pixelRange: { image, start: p0, len }, blocks: Math.ceil(len / B),
         });
       }

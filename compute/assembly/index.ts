@@ -90,7 +90,12 @@ function convertI64Simd(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64
 }
 
 export function convertTargetsI32(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {
-  for (let i = 0; i < n; i++) {
+  let i = 0;
+  // an ignore_index outside int32 can never equal an int32 target
+  if (ASC_FEATURE_SIMD && ignoreIndex >= <i64>i32.MIN_VALUE && ignoreIndex <= <i64>i32.MAX_VALUE) {
+    i = convertI32Simd(src, dst, n, C, <i32>ignoreIndex);
+  }
+  for (; i < n; i++) {
     const t = <i64>load<i32>(src + (<usize>i << 2));
     let v: i32 = -1;
     if (t != ignoreIndex) {
@@ -100,6 +105,26 @@ export function convertTargetsI32(src: usize, dst: usize, n: i32, C: i32, ignore
     store<i32>(dst + (<usize>i << 2), v);
   }
   return -1;
+}
+
+/** As convertI64Simd for int32 targets (4 per step). */
+function convertI32Simd(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i32): i32 {
+  if (ASC_FEATURE_SIMD) {
+    const ign = i32x4.splat(ignoreIndex);
+    const cv = i32x4.splat(C);
+    const minus1 = i32x4.splat(-1);
+    let i = 0;
+    for (; i + 4 <= n; i += 4) {
+      const a = v128.load(src + (<usize>i << 2));
+      const ia = i32x4.eq(a, ign);
+      // unsigned a < C is 0 ≤ a < C for signed a
+      const ok = v128.or(ia, i32x4.lt_u(a, cv));
+      if (!i32x4.all_true(ok)) return i;
+      v128.store(dst + (<usize>i << 2), v128.bitselect(minus1, a, ia));
+    }
+    return i;
+  }
+  return 0;
 }
 
 export function convertTargetsU8(src: usize, dst: usize, n: i32, C: i32, ignoreIndex: i64): i32 {

@@ -2,6 +2,7 @@
 // picks the best build this Node accepts (relaxed SIMD needs --experimental-wasm-relaxed-simd in Node 20).
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setFlagsFromString } from 'node:v8';
 
 import { createEngine, selectEngineFile, type Engine, type EngineFileName } from '../engine';
 
@@ -35,4 +36,21 @@ export function engineBytes(options: LoadEngineOptions = {}): { file: EngineFile
 export async function loadEngine(options: LoadEngineOptions = {}): Promise<Engine> {
   const { bytes } = engineBytes(options);
   return createEngine(bytes);
+}
+
+/**
+ * Turns on relaxed SIMD in this Node when it is available only behind a flag (Node 20's V8 11.3 has
+ * it complete but unshipped; Chromium and newer Node ship it). It must run before any wasm is
+ * compiled; worker threads share the setting. Returns whether the relaxed build now validates.
+ * The flag is process-wide, so only programs that own their process (the command line, benchmarks)
+ * should call it; the library default stays with what the runtime ships.
+ */
+export function enableRelaxedSimd(): boolean {
+  if (selectEngineFile() === 'ce-relaxed.wasm') return true;
+  try {
+    setFlagsFromString('--experimental-wasm-relaxed-simd');
+  } catch {
+    return false;
+  }
+  return selectEngineFile() === 'ce-relaxed.wasm';
 }

@@ -93,6 +93,18 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     const i32: Tensor = { dtype: 'int32', shape: [3], data: Int32Array.of(0, 1, 2) };
     expect(message(() => engine.crossEntropy(X, i32))).toBe('RuntimeError: expected target dtype to be Long or Byte, but got Int');
     expect(engine.crossEntropy(X, i32, { int32Targets: true }).loss).toBe(engine.crossEntropy(X, T).loss);
+    // int32 targets through the vector conversion: the first bad one, ignore_index in and out of int32
+    const x = f32([1000, 3], new Array(3000).fill(0.25));
+    const t32 = Int32Array.from({ length: 1000 }, (_, i) => i % 3);
+    t32[700] = 3; t32[517] = -7; t32[12] = -100;
+    expect(message(() => engine.crossEntropy(x, { dtype: 'int32', shape: [1000], data: t32 }, { int32Targets: true })))
+      .toBe('IndexError: Target -7 is out of bounds.');
+    t32[700] = 1; t32[517] = 2;
+    const sum32 = engine.crossEntropy(x, { dtype: 'int32', shape: [1000], data: t32 }, { int32Targets: true, reduction: 'sum' }).loss;
+    const sum64 = engine.crossEntropy(x, { dtype: 'int64', shape: [1000], data: BigInt64Array.from(t32, BigInt) }, { reduction: 'sum' }).loss;
+    expect(sum32).toBe(sum64);
+    expect(message(() => engine.crossEntropy(x, { dtype: 'int32', shape: [1000], data: t32 }, { int32Targets: true, ignoreIndex: 2n ** 40n })))
+      .toBe('IndexError: Target -100 is out of bounds.');
     const u8k: Tensor = { dtype: 'uint8', shape: [2, 2], data: Uint8Array.of(0, 2, 1, 0) };
     expect(message(() => engine.crossEntropy(X3, u8k))).toBe('RuntimeError: expected scalar type Long but found Byte');
     const b: Tensor = { dtype: 'bool', shape: [3], data: Uint8Array.of(0, 1, 1) };
