@@ -71,6 +71,9 @@ export interface PanelError {
   /** `IndexError`, `RuntimeError`, `ValueError`, … or `TensorFileError` / `Error`. */
   readonly type: string;
   readonly message: string;
+  /** The shapes the engine was given, when the error came from it (for a hint such as `.squeeze(1)`). */
+  readonly inputShape?: readonly number[];
+  readonly targetShape?: readonly number[];
 }
 
 /** Per-class counts for the confusion summary (index targets; argmax of probability targets). */
@@ -507,6 +510,8 @@ function panelError(v: unknown, what: string): PanelError {
   const o = obj(v, what);
   str(o, 'type', what);
   str(o, 'message', what);
+  optional(o, 'inputShape', dims, what);
+  optional(o, 'targetShape', dims, what);
   return o as unknown as PanelError;
 }
 

@@ -13,6 +13,7 @@ import {
   buildSpec, defaultState, editableSymbols, noteText, OptionError, parseDimValue, parseIgnoreIndex, parseLabelSmoothing,
   stateForCall,
 } from './model/options';
+import { hintFor } from './model/hints';
 import { guessRole, pickArray } from './model/roles';
 import { defaultDimValue, formatShape, parseShapeText, ShapeTextError } from './model/shapeText';
 import { Heatmap } from './ui/heatmap';
@@ -658,7 +659,15 @@ class LossPanel {
     const type = e.type === 'Error' || e.type === 'TensorFileError' ? '' : `${e.type}: `;
     box.append(el('span', 'error-text', `${type}${e.message}`));
     if (e.type === 'TensorFileError') box.append(el('div', 'error-hint', 'The file could not be read.'));
-    else if (/Error$/.test(e.type) && e.type !== 'Error') box.append(el('div', 'error-hint', 'PyTorch raises exactly this for this batch and these options.'));
+    else if (/Error$/.test(e.type) && e.type !== 'Error') {
+      box.append(el('div', 'error-hint', 'PyTorch raises exactly this for this batch and these options.'));
+      const hint = hintFor(e);
+      if (hint) {
+        const h = el('div', 'error-fix', hint);
+        h.id = 'error-fix';
+        box.append(h);
+      }
+    }
     this.resultBox.replaceChildren(box);
     this.detailsBox.replaceChildren();
     this.heatmap = undefined;
@@ -829,7 +838,7 @@ function labelOf(files: readonly WorkspaceFile[], fileId: string): string {
 
 function asPanelError(err: unknown): PanelError {
   if (err && typeof err === 'object' && typeof (err as PanelError).type === 'string' && typeof (err as PanelError).message === 'string') {
-    return { type: (err as PanelError).type, message: (err as PanelError).message };
+    return { ...(err as PanelError) };
   }
   return { type: 'Error', message: err instanceof Error ? err.message : String(err) };
 }

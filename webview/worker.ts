@@ -44,7 +44,7 @@ function post(message: WorkerToWebview, transfer: Transferable[] = []): void {
 
 /** PyTorch's errors keep their type; anything else becomes one line, never a stack trace. */
 function toPanelError(err: unknown): PanelError {
-  if (err instanceof TorchError) return { type: err.type, message: err.message };
+  if (err instanceof TorchError) return { type: err.type, message: err.message, ...(shapes ?? {}) };
   if (err instanceof TensorFileError) return { type: 'TensorFileError', message: err.message };
   if (err instanceof Error) return { type: err.name && err.name !== 'Error' ? err.name : 'Error', message: err.message };
   return { type: 'Error', message: String(err) };
@@ -114,13 +114,18 @@ async function run(
   return { ...r, workers: 1 };
 }
 
+/** The shapes of the evaluation in progress, attached to PyTorch's errors for the page's hints. */
+let shapes: { inputShape: readonly number[]; targetShape: readonly number[] } | undefined;
+
 async function evaluate(id: number, spec: EvaluationSpec): Promise<void> {
   const started = performance.now();
+  shapes = undefined;
   post({ type: 'progress', id, stage: 'Reading the batch' });
   const rawInput = await tensorFrom(spec.input, spec, 'input', id);
   const rawTarget = await tensorFrom(spec.target, spec, 'target', id);
   const weight = spec.weight ? await tensorFrom(spec.weight, spec, 'weight', id) : undefined;
   const { input, target } = prepareBatch(spec, rawInput, rawTarget);
+  shapes = { inputShape: input.shape, targetShape: target.shape };
   const elements = input.data.length;
   const stage = `Computing ${spec.function} on ${elements.toLocaleString('en-US')} logits`;
   post({ type: 'progress', id, stage });

@@ -223,6 +223,7 @@ describe('loss panel in Chromium', () => {
     await idle(page);
     expect(await page.locator('#error .error-text').textContent())
       .toBe('RuntimeError: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4');
+    expect(await page.locator('#error-fix').textContent()).toBe('The target [4, 1, 16, 16] has a channel dim of size 1: target.squeeze(1) gives [4, 16, 16].');
     await page.screenshot({ path: screenshotPath('loss-panel-error') });
     // Fixing the target shape in the panel (what .squeeze(1) does) evaluates.
     const n = await outcomes(page);
