@@ -86,10 +86,10 @@ const SEEDS_PER_FILE = 300;
 describe('reader fuzz (seeded, bounded)', () => {
   const json = new TextEncoder().encode('{"input": [[0.5, -1.5, 2e3], [1, 2, 3]], "target": [2, 0], "mask": [true, false]}');
   const sources: [string, Uint8Array][] = [
-    ['int64_le_C.npy', 'float32_be_F.npy', 'version3_f4.npy', 'stored.npz', 'deflated.npz', 'zip64.npz', 'model.safetensors']
-      .map(n => [n, new Uint8Array(readFileSync(join(fixtures, n)))] as [string, Uint8Array]),
-    [['batch.json', json]],
-  ].flat();
+    ...['int64_le_C.npy', 'float32_be_F.npy', 'version3_f4.npy', 'stored.npz', 'deflated.npz', 'zip64.npz', 'model.safetensors']
+      .map((n): [string, Uint8Array] => [n, new Uint8Array(readFileSync(join(fixtures, n)))]),
+    ['batch.json', json],
+  ];
 
   it.each(sources)('mutations of %s read or fail with a TensorFileError', async (name, src) => {
     const outcomes = { ok: 0, error: 0 };
