@@ -9,25 +9,31 @@ import { build } from 'esbuild';
 
 const root = join(__dirname, '..', '..');
 
+let lastBuild: string | undefined;
+
+/** The bundle the last `buildCli` produced, for tests that drive it with their own stdio. */
+export function builtCliPath(): string {
+  if (!lastBuild) throw new Error('buildCli() first');
+  return lastBuild;
+}
+
 export interface CliResult {
   readonly status: number | null;
   readonly stdout: string;
   readonly stderr: string;
 }
 
-/** Bundles cli/main.ts to `<tmp>/dist/cli/main.js`; returns a runner. */
-export async function buildCli(): Promise<(args: readonly string[], cwd: string) => CliResult> {
+/**
+ * Bundles cli/main.ts to `<tmp>/dist/cli/main.js` (and, with `withServer`, the language server next
+ * to it as `tensor-lens lsp` expects); returns a runner.
+ */
+export async function buildCli(withServer = false): Promise<(args: readonly string[], cwd: string) => CliResult> {
   const out = mkdtempSync(join(tmpdir(), 'tensor-lens-cli-'));
   const main = join(out, 'dist', 'cli', 'main.js');
-  await build({
-    entryPoints: [join(root, 'cli', 'main.ts')],
-    outfile: main,
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    logLevel: 'silent',
-  });
+  const options = { bundle: true, platform: 'node' as const, format: 'cjs' as const, target: 'node20', logLevel: 'silent' as const };
+  await build({ entryPoints: [join(root, 'cli', 'main.ts')], outfile: main, ...options });
+  if (withServer) await build({ entryPoints: [join(root, 'server', 'server.ts')], outfile: join(out, 'dist', 'server', 'server.js'), ...options });
+  lastBuild = main;
   return (args, cwd) => {
     const r = spawnSync(process.execPath, [main, ...args], { cwd, encoding: 'utf8', timeout: 60_000 });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
