@@ -33,6 +33,8 @@ export async function ourContestants(root: string, cores: number, log: (line: st
   log(`ours: ${file} (${engine.kind}), ${cores} cores`);
   const out: OurContestant[] = [];
   const targetOf = (d: CeData): Tensor => ({ dtype: 'int32', shape: [d.shape[0]!, ...d.shape.slice(2)], data: d.t });
+  const endToEnd = (e: Engine) => async (d: CeData) =>
+    e.crossEntropy({ dtype: 'float32', shape: d.shape, data: d.x }, targetOf(d), { int32Targets: true }).loss!;
 
   out.push({
     contestant: {
@@ -40,10 +42,17 @@ export async function ourContestants(root: string, cores: number, log: (line: st
       threads: 1,
       kind: 'ours',
       // End to end: the engine copies the caller's Float32Array and Int32Array into its memory.
-      run: async d => engine.crossEntropy({ dtype: 'float32', shape: d.shape, data: d.x }, targetOf(d), { int32Targets: true }).loss!,
+      run: endToEnd(engine),
     },
     close: async () => undefined,
   });
+
+  if (file === 'ce-relaxed.wasm') {
+    // With relaxed SIMD available (Chromium; Node with --experimental-wasm-relaxed-simd), also time
+    // the plain SIMD build in the same run: what the FMA build gains.
+    const simd = await createEngine(engineBytes({ wasmDir: join(root, 'dist', 'compute'), file: 'ce-simd.wasm' }).bytes);
+    out.push({ contestant: { name: 'tensor-lens (SIMD build)', threads: 1, kind: 'ours', run: endToEnd(simd) }, close: async () => undefined });
+  }
 
   // Inputs written straight into engine memory (allocInput), as the readers and the panel can do:
   // the kernel's own speed, without the copy-in.
