@@ -113,7 +113,9 @@ export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]
       rows.push(row);
       out.push([
         c.name, String(c.threads), m.toFixed(2), fmt(row.elementsPerSecond / 1e6),
-        Number.isNaN(base) ? '-' : `${fmt(m / base)}×`, row.relativeError.toExponential(1),
+        Number.isNaN(base) ? '-' : `${fmt(m / base)}×`,
+        // A contestant off by more than 1e-3 computed something else (a wrong model, a wrong axis).
+        row.relativeError.toExponential(1) + (row.relativeError > 1e-3 || Number.isNaN(row.relativeError) ? ' WRONG' : ''),
       ]);
     }
     log('');
