@@ -209,8 +209,10 @@ export type HostToWebview =
   | { readonly type: 'setCall'; readonly call: PanelCall }
   /** Host → webview: a file to use for a role, picked in the explorer or a quick pick. */
   | { readonly type: 'useFile'; readonly file: PreselectFile }
-  /** Host → webview: the workspace's tensor files changed. */
+  /** Host → webview: the workspace's tensor files changed (created or deleted). */
   | { readonly type: 'files'; readonly files: readonly WorkspaceFile[] }
+  /** Host → webview: a file's contents changed on disk; bytes the panel holds for it are stale. */
+  | { readonly type: 'fileChanged'; readonly fileId: string }
   /** Host → webview: a file transfer starts (`requestId` from `readFile`). */
   | { readonly type: 'fileBegin'; readonly requestId: number; readonly fileId: string; readonly name: string; readonly byteLength: number }
   /** Host → webview: the next piece of a file, in order. */
@@ -423,6 +425,9 @@ export function validateHostToWebview(v: unknown): HostToWebview {
     case 'files':
       if (!Array.isArray(o.files)) throw new ProtocolError(`${w}.files: expected an array`);
       o.files.forEach((f, i) => workspaceFile(f, `${w}.files[${i}]`));
+      break;
+    case 'fileChanged':
+      str(o, 'fileId', w);
       break;
     case 'fileBegin':
       int(o, 'requestId', w);

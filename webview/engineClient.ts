@@ -124,6 +124,11 @@ export class EngineClient {
     this.workerFiles.add(fileId);
   }
 
+  /** The worker's copy of a file is stale: the next `ensureFile` sends the new bytes. */
+  forgetFile(fileId: string): void {
+    this.workerFiles.delete(fileId);
+  }
+
   /** The arrays in a file the worker holds. */
   async list(fileId: string): Promise<readonly ArrayInfo[]> {
     await this.start();

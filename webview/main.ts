@@ -168,6 +168,16 @@ class LossPanel {
         this.files = m.files;
         this.renderSources();
         break;
+      case 'fileChanged': {
+        // Drop every copy of the old bytes; a batch that uses the file is evaluated again.
+        this.fileBytes.delete(m.fileId);
+        this.arrays.delete(m.fileId);
+        this.engine?.forgetFile(m.fileId);
+        const inUse = Object.values(this.state.sources).some(c => c.kind === 'file' && c.fileId === m.fileId);
+        this.renderSources();
+        if (inUse) this.scheduleRun(300);
+        break;
+      }
       case 'fileBegin': {
         const t = this.transfers.get(m.requestId);
         if (!t) return;

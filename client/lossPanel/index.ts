@@ -7,7 +7,7 @@ import {
 } from '../../protocol/webview';
 import { renderPanelHtml } from './html';
 import { ResultNote } from './resultNote';
-import { describeFile, findTensorFiles, isTensorFile, streamFile, TENSOR_FILE_EXTENSIONS } from './tensorFiles';
+import { describeFile, findTensorFiles, isTensorFile, streamFile, TENSOR_FILE_EXTENSIONS, TENSOR_FILE_GLOB } from './tensorFiles';
 
 export const OPEN_LOSS_PANEL_COMMAND = 'tensorLens.openLossPanel';
 export const LOSS_PANEL_VIEW_TYPE = 'tensorLens.lossPanel';
@@ -110,7 +110,25 @@ class LossPanelController implements vscode.Disposable {
       webviewBase: webview.asWebviewUri(webviewRoot).toString().replace(/\/$/, ''),
       computeBase: webview.asWebviewUri(computeRoot).toString().replace(/\/$/, ''),
     });
+    // Tensor files appearing, disappearing or being rewritten (a training script saving a new batch)
+    // reach the panel, so it never evaluates stale bytes.
+    const watcher = vscode.workspace.createFileSystemWatcher(TENSOR_FILE_GLOB);
+    let refresh: ReturnType<typeof setTimeout> | undefined;
+    const relist = () => {
+      if (refresh) clearTimeout(refresh);
+      refresh = setTimeout(() => {
+        void findTensorFiles().then(files => {
+          for (const f of files) this.allowed.add(f.fileId);
+          return this.post({ type: 'files', files });
+        });
+      }, 300);
+    };
     this.panelDisposables.push(
+      watcher,
+      watcher.onDidCreate(relist),
+      watcher.onDidDelete(relist),
+      watcher.onDidChange(uri => void this.post({ type: 'fileChanged', fileId: uri.toString() })),
+      { dispose: () => refresh && clearTimeout(refresh) },
       webview.onDidReceiveMessage(raw => {
         let message: WebviewToHost;
         try {

@@ -2,7 +2,7 @@
 // engine, a fake extension host sending tensor files as the extension does. Conformance values and
 // error messages come from PyTorch (../shared/conformance/torch-ce).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
@@ -183,6 +183,32 @@ describe('loss panel in Chromium', () => {
     expect(Math.abs((await lossValue(page)) - expected)).toBeLessThan(1e-5 * expected);
     expect(log.errors).toEqual([]);
     await context.close();
+  });
+
+  it('re-reads a file that changed on disk and evaluates again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-panel-changed-'));
+    const logits = join(dir, 'input.npy');
+    copyFileSync(join(conformance, 'torch-ce', 'nchw_mean', 'input.npy'), logits);
+    const files = [hostFile(logits, 'batch/input.npy'), hostFile(join(conformance, 'torch-ce', 'nchw_mean', 'target.npy'), 'batch/target.npy')];
+    const context = await newPanelContext(browser, lightModern);
+    try {
+      const { page, host, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+      await idle(page);
+      const first = await lossValue(page);
+      expect(Math.abs(first - conformanceCase('nchw_mean').expected_value!)).toBeLessThan(1e-4);
+      // Same shape, other values: what a training script saving a new batch does.
+      copyFileSync(join(conformance, 'torch-ce', 'nchw_weight_ignore_255', 'input.npy'), logits);
+      const reads = host.received.filter(m => m.type === 'readFile').length;
+      const n = await outcomes(page);
+      await host.post({ type: 'fileChanged', fileId: files[0].fileId });
+      await idle(page, n);
+      expect(host.received.filter(m => m.type === 'readFile').length).toBe(reads + 1);
+      expect(await lossValue(page)).not.toBe(first);
+      expect(log.errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes weight and ignore_index from the panel (nchw_weight_ignore_255)', async () => {
