@@ -45,7 +45,9 @@ export async function readNpz(fileName: string, bytes: Uint8Array, maxBytes = DE
     const raw = await memberBytes(fileName, bytes, m, maxBytes - decoded);
     decoded += raw.length;
     const memberName = `${fileName}[${m.name}]`;
-    const { tensor, header } = readNpyWithHeader(memberName, raw, maxBytes);
+    // An inflated member is a fresh buffer holding only this array: its tensor may view it rather
+    // than copy it again. A stored member lies inside the archive's bytes and is copied.
+    const { tensor, header } = readNpyWithHeader(memberName, raw, maxBytes, m.method === 8);
     const name = m.name.slice(0, -'.npy'.length);
     arrays.push(header.bigEndian ? { name, tensor, storedAs: header.descr } : { name, tensor });
   }

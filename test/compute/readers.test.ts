@@ -189,6 +189,16 @@ describe('.npz', () => {
     expect(c.arrays.find(a => a.name === 'weight_be')!.storedAs).toBe('>f4');
   });
 
+  it('gives every member its own buffer, never a view of the archive', async () => {
+    for (const name of ['stored.npz', 'deflated.npz']) {
+      const bytes = fixture(name);
+      const c = await readTensorFile(name, bytes);
+      const buffers = c.arrays.map(a => a.tensor.data.buffer);
+      expect(new Set(buffers).size).toBe(buffers.length);
+      for (const b of buffers) expect(b).not.toBe(bytes.buffer);
+    }
+  });
+
   it('follows a zip64 end-of-central-directory record', async () => {
     // zip64.npz carries a zip64 record and locator; saturating the classic record forces the reader onto them.
     const bytes = fixture('zip64.npz').slice();
