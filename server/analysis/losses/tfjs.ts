@@ -9,7 +9,7 @@ import type { Finding, FixSpec, TensorValue } from '../values';
 import { tensorValue } from '../values';
 import { tfjsJsonShape, tfjsShape, torchShape } from './format';
 import { broadcast, compareDimLists, compareSizes, dropDim, fixedRank, isConst, reorderedLayout } from './shapes';
-import { finding } from './torchCrossEntropy';
+import { finding } from './findings';
 import type { Known, LossCallInput, LossCheckResult } from './types';
 
 type TfReduction = 'NONE' | 'MEAN' | 'SUM' | 'SUM_BY_NONZERO_WEIGHTS';

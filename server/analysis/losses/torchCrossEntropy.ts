@@ -8,10 +8,11 @@ import {
   constDim, formatDim, isFloatingDtype, numel, torchScalarTypeName,
   type Dim, type Dtype, type Shape,
 } from '../dims';
-import type { Finding, FindingArg, FindingSubject, FixSpec, TensorValue } from '../values';
+import type { Finding, FixSpec, TensorValue } from '../values';
 import { tensorValue } from '../values';
-import { cppDouble, symbolNames, torchShape } from './format';
-import { reason, type ReasonKey } from './reasons';
+import { finding } from './findings';
+import { cppDouble, torchShape } from './format';
+import type { ReasonKey } from './reasons';
 import {
   compareDimLists, compareSizes, dropDim, extraSingleton, extraSingletonLoose, fixedRank, invertPermutation, isConst,
   provablyDifferent, provablyEqual, reorderedLayout,
@@ -31,14 +32,6 @@ export function torchReduction(r: Known<string | number> | undefined): { kind: '
   return { kind: 'invalid', text: String(v) };
 }
 
-export function finding(code: string, subject: FindingSubject, args: readonly FindingArg[], reasonKey: ReasonKey, reasonArgs: readonly (string | number)[], extra: { dims?: readonly (Shape | Dim | undefined)[]; fixes?: readonly FixSpec[] } = {}): Finding {
-  const dims = symbolNames(...(extra.dims ?? []));
-  return {
-    code, subject, args, reasonArgs: [reason(reasonKey, ...reasonArgs)],
-    ...(dims.length ? { dims } : {}),
-    ...(extra.fixes?.length ? { fixes: extra.fixes } : {}),
-  };
-}
 
 const isIndexDtype = (d: Dtype) => d === 'int64' || d === 'uint8';
 

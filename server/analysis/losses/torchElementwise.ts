@@ -6,7 +6,8 @@ import type { Finding, FixSpec, TensorValue } from '../values';
 import { tensorValue } from '../values';
 import { torchShape, torchSize } from './format';
 import { broadcast, compareDimLists, extraSingleton, fixedRank, reorderedLayout } from './shapes';
-import { finding, torchReduction } from './torchCrossEntropy';
+import { finding } from './findings';
+import { torchReduction } from './torchCrossEntropy';
 import type { LossCallInput, LossCheckResult } from './types';
 
 /** Fixes that make `target` the input's shape when the two differ by one size-1 dim. */
