@@ -28,6 +28,8 @@ export const SPATIAL_TARGET_MESSAGE = 'only batches of spatial targets supported
 export async function runJourney({ context, baseUrl, workspace, artifacts, sample, log, devPath }) {
   const page = context.pages()[0] ?? await context.newPage();
   recordPage(page, log);
+  // Clicks and key presses wait for the renderer, which a loaded 2-core machine starves for seconds.
+  page.setDefaultTimeout(FEATURE_TIMEOUT);
   const results = [];
   const state = { page, log, workspace, sample, artifacts, opened: false, lossLine: 0, fixed: false, panel: null };
   const sourcePath = path.join(workspace, SEGMENTATION_FILE);

@@ -197,8 +197,10 @@ async function testExample(ws, example) {
     const hints = await shapedHints();
     for (const h of hints.slice(0, 8)) {
       const shape = /\[[^\]]*\]/.exec(labelText(h))[0];
-      // The hint sits right after the declared name: hover one character before it.
-      const text = await hoverAt(h.position.translate(0, h.position.character > 0 ? -1 : 0));
+      // The hint follows the declared name, or its type annotation (`x: Tensor`): hover the name.
+      const before = doc.lineAt(h.position.line).text.slice(0, h.position.character);
+      const m = /([A-Za-z_$][\w$]*)\s*(?::[^:=(),]*)?$/.exec(before);
+      const text = await hoverAt(m ? new vscode.Position(h.position.line, m.index) : h.position);
       if (!text.includes(shape)) problems.push(`line ${h.position.line + 1}: hint "${labelText(h).trim()}" but hover ${JSON.stringify(text.slice(0, 160))}`);
     }
     if (problems.length) fail(problems.join('\n'));
