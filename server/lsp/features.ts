@@ -23,7 +23,8 @@ import type { FileView } from './files';
 
 export function hover(doc: TextDocument, analysis: FileAnalysis, position: Position, files: FileView): Hover | null {
   const offset = doc.offsetAt(position);
-  const fact = innermost(analysis.shapes, offset);
+  // A name's type annotation (`logits: Tensor`) answers for the name: the inlay hint sits after it.
+  const fact = innermost(analysis.shapes, offset) ?? typedNameAt(doc.getText(), analysis.shapes, offset);
   const call = innermost(analysis.lossCalls, offset);
   if (!fact && !call) return null;
   const parts: string[] = [];
@@ -38,6 +39,16 @@ export function hover(doc: TextDocument, analysis: FileAnalysis, position: Posit
     range ??= toRange(doc, call.range);
   }
   return { contents: { kind: MarkupKind.Markdown, value: parts.join('\n\n---\n\n') }, range };
+}
+
+/** The declaration or parameter whose type annotation (between its name and the annotation's end) holds `offset`. */
+function typedNameAt(text: string, facts: readonly ShapeFact[], offset: number): ShapeFact | undefined {
+  for (const f of facts) {
+    if ((f.kind !== 'declaration' && f.kind !== 'parameter') || offset < f.range.end) continue;
+    const { offset: end, typed } = afterTypeAnnotation(text, f.range.end);
+    if (typed && offset <= end) return f;
+  }
+  return undefined;
 }
 
 function within(outer: { range: { start: number; end: number } }, inner: { range: { start: number; end: number } }): boolean {

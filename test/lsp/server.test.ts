@@ -108,6 +108,8 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(labelAt('const probs')).toHaveLength(1);
     expect(labelAt('const images')).toEqual([': [N, 3, H, W]']); // annotated lines above: the shape still reads at the name
     expect(labelAt('forward(x: Tensor')).toEqual(['[N, 3, H, W]']); // after the parameter's type, not between name and type
+    // Hovering the type the hint follows shows the same shape.
+    expect(hoverText(await client.hover(uri, client.positionOf(uri, 'forward(x: Tensor', 'forward(x: Tens'.length)))).toContain('[N, 3, H, W]');
     // Only inside the requested range.
     const line = client.positionOf(uri, 'const logits').line;
     const some = (await client.inlayHints(uri, { start: { line, character: 0 }, end: { line: line + 1, character: 0 } })) ?? [];
