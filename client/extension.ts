@@ -23,7 +23,13 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tensor
     vscode.commands.registerCommand(ClientCommands.showOutput, () => c.outputChannel.show(true)),
   );
   // `tensorLens.openLossPanel` belongs to the loss panel; the CodeLens sends it an `EvaluateLossArgs`.
-  registerLossPanel(context, { log: message => c.log(message) });
+  // A failure there must not cost the user the diagnostics: log it, say it once, start the server anyway.
+  try {
+    registerLossPanel(context, { log: message => c.log(message) });
+  } catch (err) {
+    c.log(`the loss panel could not be registered: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    void vscode.window.showErrorMessage(`Tensor Lens: the loss panel is unavailable (${err instanceof Error ? err.message : String(err)}). Shape checking still works.`);
+  }
   await c.start();
   return { ctx: c };
 }
