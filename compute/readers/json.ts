@@ -13,12 +13,16 @@ import { formatShape, makeTensor } from './elements';
 /** Deeper nesting than this is not a tensor anyone wrote by hand, and would only risk the stack. */
 const MAX_DEPTH = 64;
 
-export function readJsonTensors(fileName: string, bytes: Uint8Array, defaultName: string): NamedTensor[] {
+export function readJsonTensors(fileName: string, bytes: Uint8Array, defaultName: string, options: { fast?: boolean } = {}): NamedTensor[] {
   let text: string;
   try {
     text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
   } catch {
     throw new TensorFileError(fileName, 'not valid UTF-8 text');
+  }
+  if (options.fast ?? true) {
+    const tensor = fastArray(text);
+    if (tensor) return [{ name: defaultName, tensor }];
   }
   const p = new Parser(fileName, text);
   p.skipWs();
@@ -246,6 +250,58 @@ function scanNumber(t: string, i: number): number {
     float = true;
   }
   return float ? i | 0x40000000 : i;
+}
+
+/**
+ * The common case, a well-formed rectangular array of numbers, through the native `JSON.parse` (about
+ * 5× the parser above). Returns undefined whenever the result could differ from the parser's, which
+ * then runs and reports any problem precisely: not a top-level array, NaN/Infinity (not JSON),
+ * 16+ digit runs (an int64 beyond 2^53 would be rounded), or anything ragged or non-numeric.
+ */
+function fastArray(text: string): Tensor | undefined {
+  const first = text.trimStart().charCodeAt(0);
+  if (first !== 91 /* [ */ || /\d{16}/.test(text)) return undefined;
+  let root: unknown;
+  try {
+    root = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const shape: number[] = [];
+  for (let x: unknown = root; Array.isArray(x); x = x[0]) {
+    shape.push(x.length);
+    if (shape.length > MAX_DEPTH || x.length === 0) break;
+  }
+  if (shape.length > MAX_DEPTH) return undefined;
+  const count = shape.reduce((x, y) => x * y, 1);
+  const values = new Float64Array(count);
+  let at = 0;
+  let sawBool = false;
+  let sawNumber = false;
+  const last = shape.length - 1;
+  // Recurses over arrays only; the innermost arrays are read in a flat loop.
+  const walk = (node: unknown, depth: number): boolean => {
+    if (!Array.isArray(node) || node.length !== shape[depth]) return false;
+    if (depth === last) {
+      for (let k = 0; k < node.length; k++) {
+        const v: unknown = node[k];
+        if (typeof v === 'number') { values[at++] = v; sawNumber = true; }
+        else if (typeof v === 'boolean') { values[at++] = v ? 1 : 0; sawBool = true; }
+        else return false;
+      }
+      return true;
+    }
+    for (let k = 0; k < node.length; k++) if (!walk(node[k], depth + 1)) return false;
+    return true;
+  };
+  if (!walk(root, 0) || at !== count) return undefined;
+  // Only numbers, booleans and brackets passed the walk, so a '.', an 'E' or a digit followed by 'e'
+  // can only be part of a number written as a float ('e' alone also occurs in true/false).
+  const float = /[.E]|\de/.test(text);
+  const dtype: TensorDtype = float ? 'float32' : sawNumber ? 'int64' : sawBool ? 'bool' : 'float32';
+  const data = dtype === 'float32' ? new Float32Array(values) : dtype === 'bool' ? Uint8Array.from(values)
+    : BigInt64Array.from(values, v => BigInt(v));
+  return makeTensor(dtype, shape, data);
 }
 
 function toTypedArray(dtype: TensorDtype, values: number[], bigInts: Map<number, bigint>) {

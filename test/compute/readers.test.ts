@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { crc32 as zlibCrc32, deflateRawSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import {
-  detectFormat, float16ToNumber, readNpy, readTensorFile, writeNpy, type TensorFileContents,
+  detectFormat, float16ToNumber, readJsonTensors, readNpy, readTensorFile, writeNpy, type TensorFileContents,
 } from '../../compute/readers/index';
 import { crc32 } from '../../compute/readers/npz';
 import { TensorFileError, type Tensor } from '../../compute/types';
@@ -265,6 +265,36 @@ describe('JSON nested arrays', () => {
     expect((await read('[]')).arrays[0]!.tensor.dtype).toBe('float32');
     const special = (await read('[NaN, Infinity, -Infinity]')).arrays[0]!.tensor;
     expect([...special.data]).toEqual([NaN, Infinity, -Infinity]);
+  });
+
+  it('the JSON.parse fast path agrees with the full parser on random arrays', () => {
+    let seed = 42;
+    const r = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    for (let k = 0; k < 300; k++) {
+      const rank = Math.floor(r() * 4) + 1;
+      const shape = Array.from({ length: rank }, () => Math.floor(r() * 4));
+      const kind = Math.floor(r() * 4); // ints, floats, bools, mixed
+      const leaf = () => {
+        const pick = kind === 3 ? Math.floor(r() * 3) : kind;
+        if (pick === 0) return String(Math.floor((r() - 0.5) * 1e6));
+        if (pick === 1) return r() < 0.5 ? (r() * 10).toFixed(3) : `${Math.floor(r() * 9) + 1}e-${Math.floor(r() * 3)}`;
+        return r() < 0.5 ? 'true' : 'false';
+      };
+      const build = (d: number): string => (d === rank ? leaf()
+        : `[${Array.from({ length: shape[d]! }, () => build(d + 1)).join(r() < 0.5 ? ',' : ' ,\n ')}]`);
+      let text = build(0);
+      if (k % 7 === 3) text = text.replace(/\[([^[\]]+)\]/, '[$1, 1]'); // make one row ragged
+      const bytes = new TextEncoder().encode(text);
+      const run = (fast: boolean) => {
+        try {
+          const t = readJsonTensors('r.json', bytes, 'r', { fast })[0]!.tensor;
+          return { dtype: t.dtype, shape: [...t.shape], values: [...t.data].map(String) };
+        } catch (err) {
+          return { error: (err as Error).message };
+        }
+      };
+      expect(run(true), text).toEqual(run(false));
+    }
   });
 
   it('keeps int64 values beyond 2^53 exact', async () => {
