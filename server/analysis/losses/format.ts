@@ -24,10 +24,6 @@ export function tfjsJsonShape(s: Shape): string {
   return `[${tfjsShape(s)}]`;
 }
 
-export function dimText(d: Dim): string {
-  return formatDim(d);
-}
-
 /**
  * A double as C++ `std::ostream << double` prints it by default (`%g` with 6 significant digits):
  * `1.5`, `2`, `1.12346`, `1e-07`, `1.5e+06`.
@@ -48,11 +44,6 @@ export function cppDouble(v: number): string {
 
 function trimZeros(text: string): string {
   return text.includes('.') ? text.replace(/0+$/, '').replace(/\.$/, '') : text;
-}
-
-/** Python's `str()` of a reduction argument in `f"{reduction} is not a valid value for reduction"`. */
-export function pythonStr(v: string | number): string {
-  return typeof v === 'number' ? String(v) : v;
 }
 
 /** Symbolic dim names appearing in the given shapes, for "`C` was bound here" related locations. */

@@ -87,13 +87,6 @@ export function reorderedLayout(input: Shape, target: Shape): number[] | undefin
   return q;
 }
 
-/** The inverse permutation: what turns the input's layout into the target's. */
-export function invertPermutation(q: readonly number[]): number[] {
-  const inv = new Array<number>(q.length);
-  q.forEach((i, j) => { inv[i] = j; });
-  return inv;
-}
-
 /**
  * `b` is `a` with one extra size-1 dim at index k (`[N, 1, H, W]` against `[N, H, W]` gives 1):
  * every other dim provably equal. Undefined when no such k exists.

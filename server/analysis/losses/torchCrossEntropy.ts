@@ -14,7 +14,7 @@ import { finding } from './findings';
 import { cppDouble, torchShape } from './format';
 import type { ReasonKey } from './reasons';
 import {
-  compareDimLists, compareSizes, dropDim, extraSingleton, extraSingletonLoose, fixedRank, invertPermutation, isConst,
+  compareDimLists, compareSizes, dropDim, extraSingleton, extraSingletonLoose, fixedRank, isConst,
   provablyDifferent, provablyEqual, reorderedLayout,
 } from './shapes';
 import type { Known, LossCallInput, LossCheckResult } from './types';
