@@ -125,6 +125,19 @@ const NON_TENSOR_METHODS = new Set([
   'bufferSync', 'buffer', 'size', 'dim', 'numel', 'nelement', 'register', 'zero_grad', 'retain_grad', 'requires_grad_',
   'assign', 'isDisposed', 'valueOf', 'toJSON', 'get', 'set', 'forEach', 'step', 'then', 'ndimension', 'element_size',
 ]);
+/** Library functions that take a tensor but return no tensor (or nothing): quiet, not "unknown op". */
+const QUIET_LIBRARY_FUNCTIONS = new Set([
+  'dispose', 'keep', 'print', 'save', 'load', 'numel', 'is_tensor', 'isTensor', 'equal_nan', 'allclose', 'manual_seed',
+  'backward', 'memory', 'nextFrame', 'browser', 'toPixels', 'setBackend', 'item', 'size', 'numpy', 'tolist', 'data',
+]);
+
+/** The callee's last name in a call expression (`gather` in `torch.gather(x, 1, i)`), else the call. */
+function nameRangeOf(call: CallArg): TextRange {
+  const e = call.expr;
+  if (e && (e.kind === 'call' || e.kind === 'new') && e.callee.kind === 'member') return e.callee.propertyRange;
+  return call.range;
+}
+
 const LAYER_CALL_METHODS = new Set(['forward', 'call', 'apply', 'predict', 'predictOnBatch', 'execute']);
 
 export interface InterpretResult {
@@ -1099,7 +1112,7 @@ export class Interpreter implements OpContext {
     switch (obj.kind) {
       case 'tensor': {
         const op = lookupMethod(this.profile, name);
-        if (op) return op.entry.fn(this, this.opCall(op.name, objArg, args, call.range, this.profile));
+        if (op) return op.entry.fn(this, { ...this.opCall(op.name, objArg, args, call.range, this.profile), methodForm: true });
         if (name === 'size' || name === 'shape') {
           if (args.length === 0) return this.member(obj, 'shape', undefined);
           const i = args[0].value.kind === 'number' && args[0].value.dim.kind === 'const' ? args[0].value.dim.value : undefined;
@@ -1173,7 +1186,13 @@ export class Interpreter implements OpContext {
         return args[args.length - 1]?.value ?? UNKNOWN_VALUE;
       }
       const found = lookupLibraryCall(lib.profile, lib.path);
-      if (!found) return UNKNOWN_VALUE;
+      if (!found) {
+        const first = args[0]?.value;
+        if (first?.kind === 'tensor' && first.shape && !QUIET_LIBRARY_FUNCTIONS.has(name) && !/^[A-Z]/.test(name)) {
+          this.emit(SHAPE_UNKNOWN_FROM_HERE, [lib.path.join('.')], nameRangeOf(call));
+        }
+        return UNKNOWN_VALUE;
+      }
       const { entry } = found;
       if (found.isModule || entry.ctor) {
         return entry.fn(this, this.opCall(found.name, undefined, args, call.range, lib.profile, lib.profile === 'torch'));

@@ -5,6 +5,7 @@ import type { Profile } from '../api';
 import { convOps } from './conv';
 import { creationOps } from './creation';
 import { elementwiseOps } from './elementwise';
+import { indexingOps } from './indexing';
 import { linalgOps } from './linalg';
 import { moduleOps } from './modules';
 import { reductionOps } from './reductions';
@@ -22,7 +23,7 @@ interface ProfileTables {
 
 function build(profile: Profile): ProfileTables {
   const ops = new Map<string, OpEntry>();
-  for (const table of [creationOps(profile), elementwiseOps(profile), shapeOps(profile), reductionOps(profile), linalgOps(profile), convOps(profile)]) {
+  for (const table of [creationOps(profile), elementwiseOps(profile), shapeOps(profile), reductionOps(profile), linalgOps(profile), convOps(profile), indexingOps(profile)]) {
     for (const [k, v] of Object.entries(table)) ops.set(k, v);
   }
   const modules = new Map(Object.entries(moduleOps(profile)));

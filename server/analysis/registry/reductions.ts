@@ -151,11 +151,20 @@ export function reductionOps(profile: 'torch' | 'tfjs'): Record<string, OpEntry>
     argMax: { fn: reduction({ dtype: 'index', op: 'argmax' }), ...both },
     argMin: { fn: reduction({ dtype: 'index', op: 'argmin' }), ...both },
     oneHot: { fn: oneHot, ...both },
+    categoricalAccuracy: { fn: accuracy, func: true, selfFirst: true },
+    binaryAccuracy: { fn: accuracy, func: true, selfFirst: true },
     cast: { fn: cast(), ...both },
     toFloat: { fn: cast('float32'), ...m },
     toInt: { fn: cast('int32'), ...m },
     toBool: { fn: cast('bool'), ...m },
   };
+}
+
+/** TF.js `tf.metrics.categoricalAccuracy(yTrue, yPred)` / `binaryAccuracy`: one float per row (the last axis reduced). */
+function accuracy(_ctx: OpContext, call: OpCall): Value {
+  const t = asTensor(call.self?.value);
+  const r = rankOf(t);
+  return tensorOf(r === undefined || r === 0 ? undefined : { dims: t!.shape!.dims.slice(0, -1) }, 'float32');
 }
 
 /** torch `x.type_as(other)`: other's dtype, x's shape. */

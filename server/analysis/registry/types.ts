@@ -24,6 +24,8 @@ export interface OpCall {
   readonly options: ReadonlyMap<string, OpArg>;
   /** The whole call expression. */
   readonly range: TextRange;
+  /** `x.op(…)` rather than `lib.op(x, …)` (only `where` reads its arguments differently). */
+  readonly methodForm?: boolean;
 }
 
 export interface OpContext {
