@@ -438,3 +438,21 @@ describe('sizes are at least 1', () => {
     expect(messages(ce(t(['H//2', 10], 'float32'), t(['H'], 'int64')))).toEqual([]);
   });
 });
+
+describe('more catalogue patterns', () => {
+  it('sequence-first logits [T, B, V] with [T, B] captions (A13)', () => {
+    const r = ce(t(['T', 'B', 'V'], 'float32'), t(['T', 'B'], 'int64'));
+    expect(messages(r)).toEqual(['TL2006: Expected target size [T, V], got [T, B]']);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ kind: 'compound', parts: [{ template: '$0.view(-1, V)' }, { text: '.view(-1)' }] });
+  });
+  it('3-D logits with a float [N, d1] target: the size check comes before the dtype', () => {
+    expect(messages(ce(t([2, 3, 4], 'float32'), t([2, 3], 'float32')))).toEqual(['TL2006: Expected target size [2, 4], got [2, 3]']);
+  });
+  it('segmentation with 255 void pixels and the right ignore_index (A10)', () => {
+    expect(messages(ce(t([1, 3, 1, 2], 'float32'), t([1, 1, 2], 'int64', { values: [2, 255] }), { ignoreIndex: 255 }))).toEqual([]);
+    expect(messages(ce(t([1, 3, 1, 2], 'float32'), t([1, 1, 2], 'int64', { values: [2, 255] })))).toEqual(['TL2014: Target 255 is out of bounds.']);
+  });
+  it('single-logit head, 3-D mask without known values: loss always 0 or out of bounds (A3)', () => {
+    expect(messages(ce(t(['N', 1, 'H', 'W'], 'float32'), t(['N', 'H', 'W'], 'int64')))).toEqual(['TL4001: cross_entropy over a single class is always 0: the input has 1 class along dim 1']);
+  });
+});
