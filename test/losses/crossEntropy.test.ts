@@ -456,3 +456,11 @@ describe('more catalogue patterns', () => {
     expect(messages(ce(t(['N', 1, 'H', 'W'], 'float32'), t(['N', 'H', 'W'], 'int64')))).toEqual(['TL4001: cross_entropy over a single class is always 0: the input has 1 class along dim 1']);
   });
 });
+
+describe('a channel-last mask [N, H, W, 1]', () => {
+  it('is the spatial error with squeeze(3)', () => {
+    const r = ce(t(['N', 21, 'H', 'W'], 'float32'), t(['N', 'H', 'W', 1], 'int64'));
+    expect(messages(r)).toEqual(['TL2001: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4']);
+    expect(r.findings[0].fixes?.[0]).toMatchObject({ text: '.squeeze(3)' });
+  });
+});
