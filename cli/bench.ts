@@ -8,9 +8,9 @@ export const BENCH_USAGE = `usage: tensor-lens bench [--quick] [--only engine,re
 
 Measures, side by side in one process: the cross-entropy engine against onnxruntime-web, native
 onnxruntime-node, TF.js (wasm) and plain JavaScript; the tensor file readers' throughput; the shape
-analysis against tsc --noEmit; and the
-language server's edit → diagnostics and hover latency. --quick runs small sizes with few repetitions.
-Peers that are not installed (they are development dependencies) are skipped and named.`;
+analysis against tsc --noEmit; and the language server's edit → diagnostics and hover latency.
+--quick runs small sizes with few repetitions. Peers that are not installed (they are development
+dependencies) are skipped and named. Results are also written as JSON (default dist/bench/).`;
 
 const SECTIONS: readonly BenchSection[] = ['engine', 'readers', 'analyzer', 'lsp'];
 
