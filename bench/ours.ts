@@ -4,7 +4,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEngine, selectEngineFile, type Engine } from '../compute/engine';
-import { engineBytes } from '../compute/node/loadEngine';
+import { enableRelaxedSimd, engineBytes } from '../compute/node/loadEngine';
 import { createNodePool } from '../compute/node/pool';
 import type { Tensor } from '../compute/types';
 import type { CeData } from './data';
@@ -15,8 +15,12 @@ export interface OurContestant {
   close(): Promise<void>;
 }
 
-/** The engine build this runtime runs (relaxed SIMD needs a flag in Node 20, so usually plain SIMD). */
+/**
+ * The engine build the product runs here: like `tensor-lens loss`, turn on Node 20's relaxed SIMD
+ * (a V8 flag; Chromium has it anyway), so the FMA build is measured where the CPU allows it.
+ */
 export async function loadOurEngine(root: string): Promise<{ engine: Engine; file: string } | undefined> {
+  enableRelaxedSimd();
   const wasmDir = join(root, 'dist', 'compute');
   if (!existsSync(join(wasmDir, selectEngineFile()))) return undefined;
   const { file, bytes } = engineBytes({ wasmDir });
@@ -48,8 +52,8 @@ export async function ourContestants(root: string, cores: number, log: (line: st
   });
 
   if (file === 'ce-relaxed.wasm') {
-    // With relaxed SIMD available (Chromium; Node with --experimental-wasm-relaxed-simd), also time
-    // the plain SIMD build in the same run: what the FMA build gains.
+    // Also time the plain SIMD build (what runs where relaxed SIMD is missing) in the same run:
+    // what the FMA build gains.
     const simd = await createEngine(engineBytes({ wasmDir: join(root, 'dist', 'compute'), file: 'ce-simd.wasm' }).bytes);
     out.push({ contestant: { name: 'tensor-lens (SIMD build)', threads: 1, kind: 'ours', run: endToEnd(simd) }, close: async () => undefined });
   }

@@ -1,10 +1,7 @@
 // `npm run bench` (after the build): bundles the benchmark (bench/main.ts, which imports the engine and
 // the analysis from source) with esbuild and runs it. Usage: node bench/run.mjs [--quick]
-// [--only engine,readers,analyzer,lsp] [--contestant NAME] [--out results.json] [--relaxed]
-// --relaxed re-runs Node with --experimental-wasm-relaxed-simd (Node 20 hides relaxed SIMD behind it;
-// Chromium, where the loss panel runs, has it), so the relaxed-SIMD engine build is the one measured.
+// [--only engine,readers,analyzer,lsp] [--contestant NAME] [--out results.json]
 import * as esbuild from 'esbuild';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,12 +9,6 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const value = name => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
-
-const RELAXED = '--experimental-wasm-relaxed-simd';
-if (args.includes('--relaxed') && !process.execArgv.includes(RELAXED)) {
-  const r = spawnSync(process.execPath, [RELAXED, ...process.execArgv, fileURLToPath(import.meta.url), ...args], { stdio: 'inherit' });
-  process.exit(r.status ?? 1);
-}
 
 const outfile = join(root, 'dist', 'bench', 'main.js');
 await esbuild.build({
