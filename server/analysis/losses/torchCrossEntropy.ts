@@ -97,7 +97,10 @@ export function checkTorchCrossEntropy(call: LossCallInput): LossCheckResult {
   // DESIGN §2's exception: a target holding the input's dims in another order is a layout mistake,
   // not a coincidence of sizes, even when the sizes are symbolic.
   const layout = reorderedLayout(inShape, tgShape);
-  if (path === 'unknown' && layout) path = 'different';
+  // Likewise a mask that kept a channel dim anywhere (`[N, H, W, 1]` against `[N, C, H, W]`): the
+  // class indices' shape with a size-1 dim inserted.
+  const maskWithChannel = rank >= 2 && extraSingleton(tgShape, dropDim(inShape, classDimIndex(rank))) !== undefined;
+  if (path === 'unknown' && (layout || maskWithChannel)) path = 'different';
   if (path === 'unknown') return result(outputFor(red.value, undefined, input));
 
   if (path === 'equal') {
