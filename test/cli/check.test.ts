@@ -144,6 +144,7 @@ const lost = torch.zeros([2]).gather(0, idx);
         { line: 4, column: 9, name: 'flat', shape: ['N', 3, 'H*W'], dtype: null },
         { line: 7, column: 7, name: 'a', shape: ['B', 3], dtype: 'float32' },
         { line: 8, column: 7, name: 'anyBatch', shape: ['*batch', 10], dtype: 'int64' },
+        { line: 10, column: 7, name: 'lost', shape: null, dtype: 'float32' },
       ],
     });
   });
