@@ -626,9 +626,13 @@ export class Interpreter implements OpContext {
     if (t?.shape) {
       const diff = shapeContradiction(shape, t.shape);
       if (diff) {
+        const fixes: Fix[] = t.shape.dims.every(d => d.kind === 'const' || d.kind === 'sym')
+          ? [{ title: `Change the annotation to the inferred shape ${formatShape(t.shape)}`, edits: [{ fileName: this.ir.fileName, range: a.shape.range, newText: formatShape(t.shape) }] }]
+          : [];
         this.emit(ANNOTATION_CONTRADICTS, [formatShape(shape), formatShape(t.shape)], at, {
           reasonArgs: [diff],
           related: [{ fileName: this.ir.fileName, range: a.shape.range, message: 'the annotation' }, ...this.relatedFor(symNames(shape.dims))],
+          fixes,
         });
       }
     }
@@ -1089,7 +1093,8 @@ export class Interpreter implements OpContext {
     // tensorlens.json functions, matched by the callee's text (`myLib.diceLoss`) or its last part.
     if (this.resolver.userFunctions.size) {
       const calleeText = this.text.slice(e.callee.range.start, e.callee.range.end).replace(/\s+/g, '');
-      const uf = this.resolver.userFunctions.get(calleeText) ?? (e.callee.kind === 'member' ? undefined : undefined);
+      // A plain name (an imported `diceLoss`) also matches an entry by its last part (`myLib.diceLoss`).
+      const uf = this.resolver.userFunctions.get(calleeText) ?? (e.callee.kind === 'name' ? this.userFunctionsByLastName().get(calleeText) : undefined);
       if (uf) {
         const args = this.args(e.args, env);
         return this.callSignature(uf.fn as SignatureFunction, args);
@@ -1212,6 +1217,22 @@ export class Interpreter implements OpContext {
     if (callee.kind === 'lib') return this.callLibrary(callee, args, call);
     if (callee.kind === 'class') return this.instantiateClass(callee, args.map(a => a.value));
     return UNKNOWN_VALUE;
+  }
+
+  private byLastName?: Map<string, FunctionValue>;
+  private userFunctionsByLastName(): Map<string, FunctionValue> {
+    if (!this.byLastName) {
+      this.byLastName = new Map();
+      const seen = new Map<string, number>();
+      for (const [k, v] of this.resolver.userFunctions) {
+        const last = k.slice(k.lastIndexOf('.') + 1);
+        seen.set(last, (seen.get(last) ?? 0) + 1);
+        this.byLastName.set(last, v);
+      }
+      // An ambiguous last name matches nothing.
+      for (const [n, c] of seen) if (c > 1) this.byLastName.delete(n);
+    }
+    return this.byLastName;
   }
 
   /** Internal: record a loss call (used by lossWiring). */

@@ -168,4 +168,22 @@ function step(logits: any, masks: any) {
     expect(x.fixes?.[0].edits[0].newText).toBe('  // @shape [8, 3] float32');
     expect(r.shapes.find(s => s.name === 'y' && s.kind === 'declaration')!.fixes).toBeUndefined();
   });
+
+  it('offers to change a contradicted annotation to the inferred shape', () => {
+    const text = `import { torch } from 'js-pytorch';\nconst x = torch.zeros([8, 3]); // @shape [N, 4]\n`;
+    const d = analyzeText('/a.ts', text).diagnostics[0];
+    expect(d.code).toBe('TL1003');
+    expect(d.reason).toBe('dim 1 is 3, not 4');
+    const edit = d.fixes[0].edits[0];
+    expect(text.slice(edit.range.start, edit.range.end)).toBe('[N, 4]');
+    expect(edit.newText).toBe('[8, 3]');
+  });
+
+  it('matches tensorlens.json functions by their last name for imported functions', () => {
+    const text = `import { torch } from 'js-pytorch';\nimport { diceLoss } from 'my-lib';\nconst l = diceLoss(torch.zeros([2, 3]), torch.zeros([2, 4]));\n`;
+    const r = analyzeText('/a.ts', text, { functions: { 'myLib.diceLoss': '(p: [N, C], t: [N, C]) -> []' } });
+    expect(r.diagnostics.map(d => d.code)).toEqual(['TL1004']);
+    const ambiguous = analyzeText('/a.ts', text, { functions: { 'a.diceLoss': '(p: [N, C], t: [N, C]) -> []', 'b.diceLoss': '(p: [N, C], t: [N, C]) -> []' } });
+    expect(ambiguous.diagnostics).toEqual([]);
+  });
 });
