@@ -20,7 +20,9 @@ export function isTensorFile(uri: vscode.Uri): boolean {
 }
 
 export function describeFile(uri: vscode.Uri, byteLength?: number): WorkspaceFile {
-  return { fileId: uri.toString(), label: vscode.workspace.asRelativePath(uri, true), byteLength };
+  // The folder name only where there are several: `data/segLogits.npy`, not `ws/data/segLogits.npy`.
+  const multiRoot = (vscode.workspace.workspaceFolders?.length ?? 0) > 1;
+  return { fileId: uri.toString(), label: vscode.workspace.asRelativePath(uri, multiRoot), byteLength };
 }
 
 /** The workspace's tensor files, outside `node_modules`, sorted by path; at most `limit`. */
