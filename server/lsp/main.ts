@@ -4,6 +4,7 @@
 import {
   CodeActionKind,
   TextDocumentSyncKind,
+  type CancellationToken,
   type Connection,
   type InitializeResult,
   type WorkDoneProgressReporter,
@@ -91,9 +92,17 @@ export function startServer(connection: Connection): Session {
     }),
   );
 
-  const runCheck = async (folders: readonly string[] | undefined, progress: WorkDoneProgressReporter, token: Parameters<typeof checkWorkspace>[3]) =>
+  // One workspace check at a time: a new one supersedes (cancels) the one running.
+  let running: { cancelled: boolean } | undefined;
+  const runCheck = async (folders: readonly string[] | undefined, progress: WorkDoneProgressReporter, token: CancellationToken) =>
     reporter.guardAsync<CheckWorkspaceResult>('workspace check', { files: 0, errors: 0, warnings: 0, information: 0, elapsedMs: 0, cancelled: false }, async () => {
-      const result = await checkWorkspace(session, folders, progress, token);
+      if (running) running.cancelled = true;
+      const mine = { cancelled: false };
+      running = mine;
+      const either = { get isCancellationRequested() { return mine.cancelled || token.isCancellationRequested; } };
+      const result = await checkWorkspace(session, folders, progress, either).finally(() => {
+        if (running === mine) running = undefined;
+      });
       reporter.log(`workspace check: ${result.files} files, ${result.errors} errors, ${result.warnings} warnings in ${result.elapsedMs} ms${result.cancelled ? ' (cancelled)' : ''}`);
       return result;
     });

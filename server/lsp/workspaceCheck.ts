@@ -4,7 +4,7 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CancellationToken, WorkDoneProgressReporter } from 'vscode-languageserver';
+import type { WorkDoneProgressReporter } from 'vscode-languageserver';
 import type { CheckWorkspaceResult } from '../../protocol/server';
 import { isTypeScriptFile, uriToFileName } from './files';
 import type { Session } from './session';
@@ -46,7 +46,7 @@ export async function checkWorkspace(
   session: Session,
   folderUris: readonly string[] | undefined,
   progress: WorkDoneProgressReporter,
-  token: CancellationToken,
+  token: { readonly isCancellationRequested: boolean },
 ): Promise<CheckWorkspaceResult> {
   const started = performance.now();
   const folders = folderUris?.map(uriToFileName) ?? [...session.workspaceFolders];

@@ -424,3 +424,32 @@ describe('a minimal LSP client', () => {
     }
   });
 });
+
+describe('workspace checks', () => {
+  it('a new check supersedes the one running', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-lsp-many-'));
+    try {
+      const text = readFileSync(join(FIXTURES, 'mask-with-channel-dim.ts'), 'utf8');
+      // Enough uncached files that the first check is still running when the second request arrives.
+      for (let i = 0; i < 30; i++) writeFileSync(join(dir, `f${i}.ts`), text.replace('NUM_CLASSES = 21', `NUM_CLASSES = ${21 + i}`));
+      const client = await LspTestClient.start({ root: dir });
+      try {
+        let begun!: () => void;
+        const began = new Promise<void>(r => (begun = r));
+        client.connection.onProgress(new ProgressType<{ kind: string }>(), 'first', v => {
+          if (v.kind === 'begin') begun();
+        });
+        const first = client.connection.sendRequest('tensorLens/checkWorkspace', { workDoneToken: 'first' });
+        await began;
+        const second = await client.connection.sendRequest('tensorLens/checkWorkspace', {});
+        expect(await first).toMatchObject({ cancelled: true });
+        expect(((await first) as { files: number }).files).toBeLessThan(30);
+        expect(second).toMatchObject({ files: 30, errors: 30, cancelled: false });
+      } finally {
+        await client.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
