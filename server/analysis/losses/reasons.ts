@@ -66,6 +66,7 @@ export const reasonTemplates = {
   tfjsSparseOneHotLabels: 'sparseCategoricalCrossentropy wants class indices, not one-hot labels; use categoricalCrossentropy for one-hot labels, or `labels.argMax(-1)`.',
   tfjsUnknownReduction: 'tf.losses takes a tf.Reduction: NONE, MEAN, SUM or SUM_BY_NONZERO_WEIGHTS.',
   tfjsSparseOutOfRange: 'Labels must lie in [0, {0}); out-of-range labels are silently ignored.',
+  tfjsCategoricalBroadcast: 'categoricalCrossentropy multiplies the labels into the predictions\' log-probabilities; it wants one-hot labels of the predictions\' shape {0}.',
   tfjsLabelsBroadcast: 'Labels and predictions should have the same shape {0}; broadcasting makes every prediction meet every label.',
   tfjsBceShape: 'binaryCrossentropy compares labels and predictions element by element; they must have the same shape.',
 } as const;

@@ -156,7 +156,7 @@ function checkCategoricalMetric(call: LossCallInput): LossCheckResult {
   const expectation = `${name} expects one-hot labels ${torchShape(yPred)} (classes last) and probabilities`;
   const b = broadcast(yTrue, yPred);
   if (b.error) {
-    findings.push(finding('TL2025', 'target', [tfjsShape(yTrue), tfjsShape(yPred)], 'tfjsShapes', [name], { dims: [yTrue, yPred] }));
+    findings.push(finding('TL2025', 'target', [tfjsShape(yTrue), tfjsShape(yPred)], 'tfjsCategoricalBroadcast', [torchShape(yPred)], { dims: [yTrue, yPred] }));
     return { findings, expectation, output: outputValue(undefined, call.input) };
   }
   const axis = yPred.dims.length - 1;

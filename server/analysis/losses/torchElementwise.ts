@@ -16,13 +16,13 @@ function singletonFixes(input: Shape, target: Shape, floatTarget: boolean): FixS
   const k = extraSingleton(input, target);
   if (k !== undefined) {
     return [
-      { kind: 'append', subject: 'target', text: `.unsqueeze(${k})${cast}`, title: `Add the size-1 dim to the target: \`.unsqueeze(${k})\``, preferred: true },
+      { kind: 'append', subject: 'target', text: `.unsqueeze(${k})${cast}`, title: `Add the size-1 dim to the target: \`.unsqueeze(${k})${cast}\``, preferred: true },
       { kind: 'append', subject: 'input', text: `.squeeze(${k})`, title: `Remove the size-1 dim from the input: \`.squeeze(${k})\`` },
     ];
   }
   const j = extraSingleton(target, input);
   if (j !== undefined) {
-    return [{ kind: 'append', subject: 'target', text: `.squeeze(${j})${cast}`, title: `Remove the size-1 dim from the target: \`.squeeze(${j})\``, preferred: true }];
+    return [{ kind: 'append', subject: 'target', text: `.squeeze(${j})${cast}`, title: `Remove the size-1 dim from the target: \`.squeeze(${j})${cast}\``, preferred: true }];
   }
   return [];
 }
