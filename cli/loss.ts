@@ -4,7 +4,10 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writeNpy } from '../compute/readers/npy';
 import { readTensorFile } from '../compute/readers/index';
-import { loadEngine } from '../compute/node/loadEngine';
+import { availableParallelism } from 'node:os';
+import { enableRelaxedSimd, loadEngine } from '../compute/node/loadEngine';
+import { createNodePool } from '../compute/node/pool';
+import type { EnginePool } from '../compute/pool';
 import {
   EngineInputError, TensorFileError, TfjsError, TorchError,
   type LossResult, type Reduction, type Tensor, type TfjsReduction,
@@ -13,12 +16,13 @@ import {
 export const LOSS_USAGE = `usage: tensor-lens loss --input x.npy --target y.npy [--weight w.npy] [--ignore-index N]
                         [--reduction mean|sum|none] [--label-smoothing E]
                         [--function cross_entropy|nll_loss] [--mode torch|tfjs]
-                        [--out loss.npy] [--format text|json]
+                        [--out loss.npy] [--format text|json] [--threads N]
 
 Evaluates PyTorch's F.cross_entropy (or F.nll_loss) with its exact semantics and error messages, or
 with --mode tfjs TF.js's tf.losses.softmaxCrossEntropy(target, input, weight, labelSmoothing, reduction)
 (reductions NONE, MEAN, SUM, SUM_BY_NONZERO_WEIGHTS, the default). Files: .npy, .npz, .safetensors or
-JSON nested arrays; name one array of a multi-array file as file.npz:name.
+JSON nested arrays; name one array of a multi-array file as file.npz:name. Inputs of 4M elements or
+more run on a worker pool with one thread per core (--threads N to choose; the result is the same).
 Exit status: 0 evaluated, 1 PyTorch (or TF.js) raised an error (printed as on the Python side),
 2 usage or unreadable input.`;
 
@@ -31,7 +35,16 @@ export interface LossJson {
   engine: string;
 }
 
+/** The engine or a pool: the same methods, results now or later. */
+type Evaluator = {
+  [K in 'crossEntropy' | 'nllLoss' | 'softmaxCrossEntropyTfjs']: (...args: Parameters<EnginePool[K]>) => LossResult | Promise<LossResult>;
+} & { terminate?(): void };
+
+/** Inputs with at least this many elements are split across a worker pool (unless --threads says). */
+const PARALLEL_ELEMENTS = 1 << 22;
+
 interface Args {
+  threads?: number;
   input?: string;
   target?: string;
   weight?: string;
@@ -77,17 +90,25 @@ export async function lossCommand(argv: readonly string[], io: LossIo = processI
     const input = await readTensor(args.input!);
     const target = await readTensor(args.target!);
     const weight = args.weight ? await readTensor(args.weight) : undefined;
-    const engine = await loadEngine();
-    if (args.mode === 'tfjs') {
-      result = engine.softmaxCrossEntropyTfjs(target, input, {
-        weights: weight, labelSmoothing: args.labelSmoothing, reduction: args.reduction as TfjsReduction | undefined,
-      });
-    } else {
-      const options = {
-        weight, ignoreIndex: args.ignoreIndex, reduction: args.reduction as Reduction | undefined,
-        labelSmoothing: args.labelSmoothing,
-      };
-      result = args.fn === 'nll_loss' ? engine.nllLoss(input, target, options) : engine.crossEntropy(input, target, options);
+    // The command owns its process, so it may use the fastest build (FMA) where Node has it behind a flag.
+    enableRelaxedSimd();
+    // Large inputs go to a worker pool (one engine per core); the result is bit-identical either way.
+    const threads = args.threads ?? (input.data.length >= PARALLEL_ELEMENTS ? availableParallelism() : 1);
+    const engine: Evaluator = threads > 1 ? await createNodePool({ size: threads }) : await loadEngine();
+    try {
+      if (args.mode === 'tfjs') {
+        result = await engine.softmaxCrossEntropyTfjs(target, input, {
+          weights: weight, labelSmoothing: args.labelSmoothing, reduction: args.reduction as TfjsReduction | undefined,
+        });
+      } else {
+        const options = {
+          weight, ignoreIndex: args.ignoreIndex, reduction: args.reduction as Reduction | undefined,
+          labelSmoothing: args.labelSmoothing,
+        };
+        result = await (args.fn === 'nll_loss' ? engine.nllLoss(input, target, options) : engine.crossEntropy(input, target, options));
+      }
+    } finally {
+      engine.terminate?.();
     }
   } catch (err) {
     if (err instanceof TorchError) {
@@ -166,6 +187,12 @@ function parseArgs(argv: readonly string[]): Args {
         break;
       }
       case '--out': args.out = value(); break;
+      case '--threads': {
+        const v = value();
+        if (!/^\d+$/.test(v) || Number(v) < 1) throw new UsageError(`--threads must be a positive integer, got '${v}'`);
+        args.threads = Number(v);
+        break;
+      }
       case '--format': {
         const v = value();
         if (v !== 'text' && v !== 'json') throw new UsageError(`--format must be text or json, got '${v}'`);
