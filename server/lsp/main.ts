@@ -66,29 +66,29 @@ export function startServer(connection: Connection): Session {
     }),
   );
 
-  connection.languages.inlayHint.on(params =>
-    reporter.guard('inlay hints', [], () => {
+  connection.languages.inlayHint.on((params, token) =>
+    reporter.guardAsync('inlay hints', [], async () => {
       if (!session.settings.inlayHintsEnabled) return [];
+      const entry = await session.settledAnalysis(params.textDocument.uri, token);
       const doc = documents.get(params.textDocument.uri);
-      const entry = doc && session.analysisFor(doc);
-      return doc && entry ? inlayHints(doc, entry.analysis, params.range) : [];
+      return doc && entry && entry.version === doc.version ? inlayHints(doc, entry.analysis, params.range) : [];
     }),
   );
 
-  connection.onCodeAction(params =>
-    reporter.guard('code actions', [], () => {
+  connection.onCodeAction((params, token) =>
+    reporter.guardAsync('code actions', [], async () => {
+      const entry = await session.settledAnalysis(params.textDocument.uri, token);
       const doc = documents.get(params.textDocument.uri);
-      const entry = doc && session.analysisFor(doc);
-      return doc && entry ? codeActions(doc, entry.analysis, entry.diagnostics, entry.lsp, params, session.files) : [];
+      return doc && entry && entry.version === doc.version ? codeActions(doc, entry.analysis, entry.diagnostics, entry.lsp, params, session.files) : [];
     }),
   );
 
-  connection.onCodeLens(params =>
-    reporter.guard('CodeLens', [], () => {
+  connection.onCodeLens((params, token) =>
+    reporter.guardAsync('CodeLens', [], async () => {
       if (!session.settings.codeLensEnabled) return [];
+      const entry = await session.settledAnalysis(params.textDocument.uri, token);
       const doc = documents.get(params.textDocument.uri);
-      const entry = doc && session.analysisFor(doc);
-      return doc && entry ? codeLenses(doc, entry.analysis) : [];
+      return doc && entry && entry.version === doc.version ? codeLenses(doc, entry.analysis) : [];
     }),
   );
 

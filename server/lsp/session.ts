@@ -263,6 +263,7 @@ export class Session {
     const fileName = uriToFileName(uri);
     this.files.noteClosed(uri);
     this.cancelTimer(uri);
+    this.wake(uri); // waiting requests find the document gone and answer empty
     this.cache.delete(uri);
     this.lastChangeAt.delete(uri);
     this.analyzer.fileClosed(fileName); // back to the disk's text
@@ -292,9 +293,39 @@ export class Session {
       setTimeout(() => {
         this.timers.delete(uri);
         this.reporter.guard('diagnostics', undefined, () => this.validate(uri));
+        this.wake(uri);
         if (this.timers.size === 0) this.sendStatusSoon();
       }, delay),
     );
+  }
+
+  /** Requests waiting for a file's pending analysis (see `settledAnalysis`). */
+  private readonly waiting = new Map<string, (() => void)[]>();
+
+  private wake(uri: string): void {
+    const list = this.waiting.get(uri);
+    this.waiting.delete(uri);
+    for (const resolve of list ?? []) resolve();
+  }
+
+  /**
+   * The analysis of an open document once its pending (debounced) analysis has run, for requests the
+   * editor sends on every keystroke (inlay hints, CodeLens, code actions): they wait for the burst
+   * of edits to settle instead of forcing one analysis per keystroke. Without a pending analysis it
+   * answers at once. Undefined when the request is cancelled or the document closes meanwhile.
+   */
+  async settledAnalysis(uri: string, token: { readonly isCancellationRequested: boolean; onCancellationRequested?: (listener: () => void) => { dispose(): void } }): Promise<CachedAnalysis | undefined> {
+    for (;;) {
+      const doc = this.documents.get(uri);
+      if (!doc || token.isCancellationRequested) return undefined;
+      if (!this.timers.has(uri)) return this.analysisFor(doc);
+      await new Promise<void>(resolve => {
+        const list = this.waiting.get(uri) ?? [];
+        list.push(resolve);
+        this.waiting.set(uri, list);
+        token.onCancellationRequested?.(resolve);
+      });
+    }
   }
 
   /**

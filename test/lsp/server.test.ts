@@ -116,6 +116,21 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(some.map(inlayLabel)).toEqual([expect.stringMatching(/^: \[N, (21|NUM_CLASSES), H, W\]$/)]);
   });
 
+  it('answers inlay hints for the version just typed, after the burst settles', async () => {
+    const line = client.positionOf(uri, 'const logits').line;
+    // Three quick edits, each followed at once by a request (as an editor sends them while typing).
+    const pending = [];
+    for (let i = 0; i < 3; i++) {
+      await client.edit(uri, [{ range: { start: { line: 0, character: 0 }, end: { line: 0, character: 0 } }, newText: '\n' }]);
+      pending.push(client.inlayHints(uri));
+    }
+    const last = (await Promise.all(pending)).at(-1) ?? [];
+    const logitsHint = last.find(h => /\[N, (21|NUM_CLASSES), H, W\]/.test(inlayLabel(h)) && h.position.line === line + 3);
+    expect(logitsHint, JSON.stringify(last.map(h => [h.position.line, inlayLabel(h)]))).toBeDefined();
+    await client.replaceAll(uri, text);
+    await client.diagnostics(uri);
+  });
+
   it('offers to write an inferred shape down as an annotation', async () => {
     const at = client.positionOf(uri, 'const probs', 7);
     const actions = (await client.codeActions(uri, { start: at, end: at }, [])) ?? [];
