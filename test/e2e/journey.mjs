@@ -222,14 +222,18 @@ async function stepLossRandom(state) {
   // The panel evaluates on open with random inputs of the call's inferred shape.
   const result = await waitForPanelResult(panel, FEATURE_TIMEOUT);
   if (!result) throw new Error(`the loss panel showed no result within ${FEATURE_TIMEOUT / 1000} s; panel text: ${oneLine(await panelText(panel)).slice(0, 600)}`);
-  if (result.error) throw new Error(`the panel shows an error instead of a loss: ${result.error}`);
+  const header = oneLine(await panel.locator('header').first().innerText({ timeout: 2_000 }).catch(() => ''));
+  if (result.error) {
+    // Name the call the panel was opened for: after the quick fix it must be the fixed one.
+    throw new Error(`the panel shows an error instead of a loss: ${result.error}\n(panel opened for: ${header})`);
+  }
   const { loss, lnC, classes, text } = result;
   if (!Number.isFinite(loss)) throw new Error(`the panel's loss is not finite: ${text}`);
   if (!Number.isFinite(lnC)) throw new Error(`the panel shows no ln(C) next to the random-input loss: ${text}`);
   if (Math.abs(Math.log(classes) - lnC) > 1e-3) throw new Error(`"${result.lnText}" but ln(${classes}) = ${Math.log(classes).toFixed(4)}`);
   // An untrained classifier's cross-entropy is near ln(C); the panel's small-scale random logits make it close.
   if (Math.abs(loss - lnC) > 0.25 * lnC + 0.1) throw new Error(`loss ${loss} is not close to ln(C) = ${lnC}: ${text}`);
-  return `panel shows ${result.shown} for random inputs, "${result.lnText}"; ${result.meta}`;
+  return `panel opened for ${header}; shows ${result.shown} for random inputs, "${result.lnText}"; ${result.meta}`;
 }
 
 async function stepLossSample(state) {

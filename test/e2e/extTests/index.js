@@ -277,14 +277,30 @@ async function testExample(ws, example) {
     });
   }
   if (name === 'segmentation/unetTrainStep.ts') {
-    await check(`${name}:squeeze-fix`, `${name}: the spatial-target error offers ".squeeze(1)" as the preferred fix`, async () => {
+    await check(`${name}:squeeze-fix`, `${name}: the spatial-target error offers ".squeeze(1)" as the preferred fix; applied, the file is clean and the CodeLens carries the fixed call`, async () => {
       const d = ours(uri).find((x) => /only batches of spatial targets supported/.test(x.message));
       if (!d) fail('no spatial-target diagnostic');
       const actions = (await vscode.commands.executeCommand('vscode.executeCodeActionProvider', uri, d.range, vscode.CodeActionKind.QuickFix.value)) || [];
       const sq = actions.find((a) => /squeeze\(1\)/.test(a.title));
       if (!sq) fail(`no squeeze(1) action; actions: ${JSON.stringify(actions.map((a) => a.title))}`);
       if (!sq.isPreferred) fail(`"${sq.title}" is not marked preferred`);
-      return `"${sq.title}" (preferred)`;
+      // Applied, the file is clean and the CodeLens carries the fixed call (what the panel opens with).
+      try {
+        if (!(await vscode.workspace.applyEdit(sq.edit))) fail(`applying "${sq.title}" failed`);
+        const clean = await waitFor(() => ours(uri).length === 0, ANALYSIS_TIMEOUT);
+        if (!clean) fail(`after "${sq.title}" diagnostics remain: ${ours(uri).map(describe).join(' | ')}`);
+        const lens = await waitFor(async () => {
+          const ls = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri, 50)) || [];
+          return ls.find((x) => x.command && x.command.command === 'tensorLens.openLossPanel');
+        }, ANALYSIS_TIMEOUT);
+        const call = lens && lens.command.arguments[0].call;
+        if (!call || !/squeeze\(1\)/.test(call.target.text) || rankOf(call.target.shapeText) !== 3) {
+          fail(`after the fix the lens carries target ${call ? `${call.target.text} ${call.target.shapeText}` : '(no lens)'}, not the squeezed [N, H, W] mask`);
+        }
+        return `"${sq.title}" (preferred); after it the file is clean and the lens carries ${call.function}(${call.input.text} ${call.input.shapeText}, ${call.target.text} ${call.target.shapeText})`;
+      } finally {
+        await restore(doc, original, keysNow);
+      }
     });
     await check(`${name}:open-panel`, `${name}: running the Evaluate loss… lens opens the loss panel`, async () => {
       const lenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri, 50)) || [];

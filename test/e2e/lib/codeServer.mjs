@@ -87,11 +87,6 @@ export async function startCodeServer(state, { timeoutMs = 60_000 } = {}) {
     '--auth', 'none',
     '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust',
     '--disable-getting-started-override', '--disable-proxy',
-    // The built-in TypeScript features start two tsservers per window; on 2 shared cores they starve
-    // the workbench, and VS Code waits for every provider before showing quick fixes or hovers. The
-    // tests are about Tensor Lens's own features, so that extension is off (the TypeScript language
-    // itself, which activates Tensor Lens, comes from the separate `vscode.typescript` extension).
-    '--disable-extension', 'vscode.typescript-language-features',
   ], { env: env(state), detached: true, stdio: ['ignore', logFd, logFd] });
   fs.closeSync(logFd);
   const handle = {
