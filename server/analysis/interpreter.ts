@@ -650,6 +650,11 @@ export class Interpreter implements OpContext {
   }
 
   private applyTypeInfo(v: Value, type: TypeInfo | undefined): Value {
+    if (type?.className && v.kind === 'unknown') {
+      const cls = this.currentEnv?.lookup(type.className);
+      if (cls?.kind === 'class') return this.instantiateClass(cls, []);
+      return v;
+    }
     if (!type?.isTensor) return v;
     if (v.kind === 'tensor' && v.shape) return v;
     const shape = type.rank !== undefined ? { dims: new Array<Dim>(type.rank).fill(UNKNOWN_DIM) } : undefined;

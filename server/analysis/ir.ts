@@ -27,8 +27,11 @@ export interface IrImport {
   readonly range: TextRange;
 }
 
-/** Rank known from a library type (`Tensor4D`, `Tensor<Rank.R3>`). */
-export type TypeInfo = { readonly rank?: number; readonly isTensor?: boolean };
+/**
+ * What a type annotation says: a tensor rank from a library type (`Tensor4D`, `Tensor<Rank.R3>`),
+ * or the name of a class (`model: LeNet`), whose instance the value then is.
+ */
+export type TypeInfo = { readonly rank?: number; readonly isTensor?: boolean; readonly className?: string };
 
 export interface Param {
   readonly name?: string;

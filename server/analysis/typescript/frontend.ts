@@ -457,6 +457,8 @@ class FrontEnd {
       }
       return { isTensor: true };
     }
+    // `model: LeNet`: a class of this program (resolved by the interpreter; unknown names stay unknown).
+    if (ts.isIdentifier(t.typeName) && /^[A-Z]/.test(name) && !t.typeArguments) return { className: name };
     return undefined;
   }
 
