@@ -349,7 +349,8 @@ class WasmEngine implements Engine {
     const mp = p; p = align(p + B * es + 64);
     const lsp = p; p = align(p + B * es + 64);
     const scratch = p; p = align(p + Math.max(C * 16 + 64, 2 * 512 * 4 + 64));
-    this.ensure(p);
+    // A zero-copy input may be the last allocation: keep its over-read slack inside the memory.
+    this.ensure(Math.max(p, xp + xBytes + 3 * 4 * C + 64));
     const buf = k.memory.buffer;
 
     // copy in (TypedArray.set converts between element types where the plan allows it)

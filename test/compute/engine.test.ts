@@ -27,6 +27,11 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
   let engine: Engine;
   beforeAll(async () => { engine = await loadEngine({ file }); });
 
+  it('reports its build', () => {
+    // asc rejects any v128 use without --enable simd, so the scalar build has no SIMD at all
+    expect(engine.kind).toBe(file === 'ce-scalar.wasm' ? 'wasm-scalar' : 'wasm-simd');
+  });
+
   it('reproduces the PyTorch vectors V1–V31', () => {
     close(engine.crossEntropy(X, T).loss, 0.313908517);
     close(engine.crossEntropy(X, T, { reduction: 'sum' }).loss, 0.941725552);
