@@ -25,6 +25,11 @@ export function isTypeScriptFile(fileName: string): boolean {
   return /\.(ts|tsx|mts|cts)$/i.test(fileName) && !/\.d\.[mc]?ts$/i.test(fileName);
 }
 
+/** Documents the server analyses: TypeScript by language id, or by extension when a client sends no useful id. */
+export function isAnalysed(languageId: string, uri: string): boolean {
+  return languageId === 'typescript' || languageId === 'typescriptreact' || (!/^(json|jsonc|javascript|markdown|plaintext)$/.test(languageId) && /\.(ts|tsx|mts|cts)$/i.test(uri));
+}
+
 /** Files larger than this are not analysed from disk (generated bundles, vendored code). */
 const MAX_DISK_FILE_BYTES = 4 * 1024 * 1024;
 

@@ -1,6 +1,8 @@
 // Wires a connection to the session: capabilities, document sync, and every request handler, each
 // guarded so an internal error answers neutrally and the server keeps serving.
 
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   CodeActionKind,
   TextDocumentSyncKind,
@@ -11,6 +13,7 @@ import {
 } from 'vscode-languageserver';
 import { CheckWorkspaceRequest, ServerCommands, type CheckWorkspaceResult } from '../../protocol/server';
 import { codeActions, codeLenses, hover, inlayHints } from './features';
+import { isAnalysed } from './files';
 import { Session } from './session';
 import { checkWorkspace } from './workspaceCheck';
 
@@ -131,9 +134,13 @@ async function serverProgress(connection: Connection): Promise<WorkDoneProgressR
   }
 }
 
-function isAnalysed(languageId: string, uri: string): boolean {
-  return languageId === 'typescript' || languageId === 'typescriptreact' || /\.(ts|tsx|mts|cts)$/i.test(uri);
-}
 
-declare const __TENSOR_LENS_VERSION__: string | undefined;
-const SERVER_VERSION = typeof __TENSOR_LENS_VERSION__ === 'string' ? __TENSOR_LENS_VERSION__ : '0.1.0';
+/** The package's version, read from the package.json two folders above the bundle (dist/server/). */
+const SERVER_VERSION = (() => {
+  try {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { name?: string; version?: string };
+    return pkg.name === 'tensor-lens' && typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  } catch {
+    return 'unknown';
+  }
+})();

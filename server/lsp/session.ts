@@ -26,7 +26,7 @@ import {
   type Settings,
 } from './config';
 import { DIAGNOSTIC_SOURCE, findDiagnosticsDoc, toLspDiagnostic, toRange, type ConvertOptions } from './convert';
-import { FileView, isTypeScriptFile, uriToFileName } from './files';
+import { FileView, isAnalysed, isTypeScriptFile, uriToFileName } from './files';
 import { ErrorReporter } from './guard';
 
 /** Quiet time after the last keystroke before a burst of edits is analysed (the first edit after a pause goes at once). */
@@ -368,6 +368,7 @@ export class Session {
    * inlay hints, code actions and CodeLens all read through here, so they never see a stale file.
    */
   analysisFor(doc: TextDocument): CachedAnalysis | undefined {
+    if (!isAnalysed(doc.languageId, doc.uri)) return undefined;
     const hit = this.cache.get(doc.uri);
     if (hit && hit.version === doc.version && hit.generation === this.generation) return hit;
     const fileName = uriToFileName(doc.uri);

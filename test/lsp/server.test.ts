@@ -55,6 +55,7 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(caps.codeActionProvider).toBeTruthy();
     expect(caps.codeLensProvider).toBeTruthy();
     expect(client.initializeResult.serverInfo?.name).toBe('tensor-lens');
+    expect(client.initializeResult.serverInfo?.version).toBe(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version);
   });
 
   it('publishes PyTorch\'s exact message with its code, source, link and related locations', async () => {
@@ -432,6 +433,11 @@ describe('a minimal LSP client', () => {
       expect(await client.inlayHints(uri)).toEqual([]); // settings from initializationOptions
       // Settings pushed with the notification (no workspace/configuration support).
       await client.connection.sendNotification('workspace/didChangeConfiguration', { settings: { tensorLens: { inlayHints: { enabled: true } } } });
+      // Documents in other languages are left alone.
+      const json = fileUri(join(ws, 'data.json'));
+      await client.open(json, '{ "a": [1, 2] }', 'json');
+      expect(await client.hover(json, { line: 0, character: 3 })).toBeNull();
+      expect(await client.codeLenses(json)).toEqual([]);
       // (Messages are handled in order: the request below sees the new settings.)
       expect(((await client.inlayHints(uri)) ?? []).length).toBeGreaterThan(0);
     } finally {
