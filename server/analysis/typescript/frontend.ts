@@ -1,4 +1,4 @@
-// The TypeScript front end: one `ts.createSourceFile` per file (no Program, no type checker) turned
+// The TypeScript front end: one `T.createSourceFile` per file (no Program, no type checker) turned
 // into the language-neutral IR of ../ir.ts, with `@shape` comments parsed and attached to the
 // declarations, parameters and functions they describe.
 
@@ -7,12 +7,18 @@ import type { TextRange } from '../api';
 import { parseShapeComment, type AnnotationError, type ShapeAnnotation } from '../annotations';
 import type { Expr, IrClass, IrFunction, IrImport, IrModule, Param, Pattern, Stmt, TypeInfo } from '../ir';
 
+/**
+ * The compiler API with its exports read once: the bundled module exposes them as getters, and the
+ * front end touches `SyntaxKind` and the `is*` guards for every node.
+ */
+const T: typeof ts = { ...ts };
+
 /** Code for an annotation that is attached to nothing (or names no parameter); text in diagnosticTable.ts. */
 export const ANNOTATION_STRAY = 'TL1005';
 
 export function parseTypeScript(fileName: string, text: string): IrModule {
-  const kind = /\.tsx$/i.test(fileName) ? ts.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? ts.ScriptKind.JS : ts.ScriptKind.TS;
-  const sf = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
+  const kind = /\.tsx$/i.test(fileName) ? T.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? T.ScriptKind.JS : T.ScriptKind.TS;
+  const sf = T.createSourceFile(fileName, text, T.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
   return new FrontEnd(sf, text).module();
 }
 
@@ -46,7 +52,7 @@ class FrontEnd {
       exports: this.exports,
       body,
       annotationErrors: this.errors,
-      syntaxErrors: diags.map(d => ({ message: ts.flattenDiagnosticMessageText(d.messageText, '\n'), range: { start: d.start, end: d.start + d.length } })),
+      syntaxErrors: diags.map(d => ({ message: T.flattenDiagnosticMessageText(d.messageText, '\n'), range: { start: d.start, end: d.start + d.length } })),
     };
   }
 
@@ -79,19 +85,19 @@ class FrontEnd {
       return lo < marks.length && marks[lo] < to;
     };
     const visit = (n: ts.Node) => {
-      add(ts.getLeadingCommentRanges(this.text, n.pos));
+      add(T.getLeadingCommentRanges(this.text, n.pos));
       // Comments right after an opening bracket of an empty (or comment-first) block are trivia of
       // no child node: scan from just past the bracket too.
-      if (n.kind !== ts.SyntaxKind.SourceFile) {
+      if (n.kind !== T.SyntaxKind.SourceFile) {
         const start = n.getStart(this.sf);
-        if ('{[('.includes(this.text[start] ?? '')) add(ts.getLeadingCommentRanges(this.text, start + 1));
+        if ('{[('.includes(this.text[start] ?? '')) add(T.getLeadingCommentRanges(this.text, start + 1));
       }
-      add(ts.getTrailingCommentRanges(this.text, n.end));
-      add(ts.getLeadingCommentRanges(this.text, n.end));
-      if (containsMark(n.pos, n.end)) ts.forEachChild(n, visit);
+      add(T.getTrailingCommentRanges(this.text, n.end));
+      add(T.getLeadingCommentRanges(this.text, n.end));
+      if (containsMark(n.pos, n.end)) T.forEachChild(n, visit);
     };
     visit(this.sf);
-    add(ts.getLeadingCommentRanges(this.text, this.sf.endOfFileToken.pos));
+    add(T.getLeadingCommentRanges(this.text, this.sf.endOfFileToken.pos));
   }
 
   /** Annotations in the comments before a node (JSDoc or `//`) and, if `trailing`, after it on the same line. */
@@ -107,9 +113,9 @@ class FrontEnd {
         }
       }
     };
-    take(ts.getLeadingCommentRanges(this.text, n.pos));
+    take(T.getLeadingCommentRanges(this.text, n.pos));
     if (trailing) {
-      take(ts.getTrailingCommentRanges(this.text, n.end));
+      take(T.getTrailingCommentRanges(this.text, n.end));
       // `const x = f();  // @shape [N]` where the statement has no semicolon: the comment trails the last token.
     }
     return out;
@@ -130,34 +136,34 @@ class FrontEnd {
 
   private block(s: ts.Statement | undefined): Stmt[] {
     if (!s) return [];
-    if (ts.isBlock(s)) return this.statements(s.statements);
+    if (T.isBlock(s)) return this.statements(s.statements);
     const out: Stmt[] = [];
     this.statement(s, out);
     return out;
   }
 
   private isExported(n: ts.Node): boolean {
-    return (ts.canHaveModifiers(n) ? ts.getModifiers(n) ?? [] : []).some(m => m.kind === ts.SyntaxKind.ExportKeyword);
+    return (T.canHaveModifiers(n) ? T.getModifiers(n) ?? [] : []).some(m => m.kind === T.SyntaxKind.ExportKeyword);
   }
 
   private statement(s: ts.Statement, out: Stmt[]): void {
     const range = this.range(s);
-    if (ts.isVariableStatement(s)) {
+    if (T.isVariableStatement(s)) {
       const annotations = this.annotationsOf(s, true);
       const exported = this.isExported(s);
-      const constant = (s.declarationList.flags & ts.NodeFlags.Const) !== 0;
+      const constant = (s.declarationList.flags & T.NodeFlags.Const) !== 0;
       for (const d of s.declarationList.declarations) {
-        if (exported && ts.isIdentifier(d.name)) this.exports.set(d.name.text, d.name.text);
+        if (exported && T.isIdentifier(d.name)) this.exports.set(d.name.text, d.name.text);
         if (this.requireImport(d)) continue;
         out.push(this.declaration(d, constant, s.declarationList.declarations.length === 1 ? annotations : [], range));
       }
       if (s.declarationList.declarations.length > 1) this.releaseUnused(annotations);
       return;
     }
-    if (ts.isExpressionStatement(s)) {
+    if (T.isExpressionStatement(s)) {
       const annotations = this.annotationsOf(s, true);
       const e = s.expression;
-      if (ts.isBinaryExpression(e) && isAssignmentOperator(e.operatorToken.kind)) {
+      if (T.isBinaryExpression(e) && isAssignmentOperator(e.operatorToken.kind)) {
         out.push(this.assignment(e, annotations[0], range));
         if (annotations.length > 1) this.releaseUnused(annotations.slice(1));
         return;
@@ -166,23 +172,23 @@ class FrontEnd {
       out.push({ kind: 'expr', expr: this.expr(e), range });
       return;
     }
-    if (ts.isIfStatement(s)) {
+    if (T.isIfStatement(s)) {
       out.push({ kind: 'if', cond: this.expr(s.expression), then: this.block(s.thenStatement), else: this.block(s.elseStatement), range });
       return;
     }
-    if (ts.isForOfStatement(s) || ts.isForInStatement(s)) {
+    if (T.isForOfStatement(s) || T.isForInStatement(s)) {
       const init = s.initializer;
       let binding: Pattern | undefined;
-      if (ts.isVariableDeclarationList(init)) binding = init.declarations[0] ? this.pattern(init.declarations[0].name) : undefined;
+      if (T.isVariableDeclarationList(init)) binding = init.declarations[0] ? this.pattern(init.declarations[0].name) : undefined;
       else binding = this.exprPattern(init);
       out.push({ kind: 'loop', init: [], binding, iterable: this.expr(s.expression), body: this.block(s.statement), range });
       return;
     }
-    if (ts.isForStatement(s)) {
+    if (T.isForStatement(s)) {
       const init: Stmt[] = [];
       if (s.initializer) {
-        if (ts.isVariableDeclarationList(s.initializer)) {
-          const constant = (s.initializer.flags & ts.NodeFlags.Const) !== 0;
+        if (T.isVariableDeclarationList(s.initializer)) {
+          const constant = (s.initializer.flags & T.NodeFlags.Const) !== 0;
           for (const d of s.initializer.declarations) init.push(this.declaration(d, constant, [], this.range(d)));
         } else {
           init.push({ kind: 'expr', expr: this.expr(s.initializer), range: this.range(s.initializer) });
@@ -193,42 +199,42 @@ class FrontEnd {
       out.push({ kind: 'loop', init, cond: s.condition && this.expr(s.condition), body, range });
       return;
     }
-    if (ts.isWhileStatement(s) || ts.isDoStatement(s)) {
+    if (T.isWhileStatement(s) || T.isDoStatement(s)) {
       out.push({ kind: 'loop', init: [], cond: this.expr(s.expression), body: this.block(s.statement), range });
       return;
     }
-    if (ts.isReturnStatement(s)) {
+    if (T.isReturnStatement(s)) {
       out.push({ kind: 'return', value: s.expression && this.expr(s.expression), range });
       return;
     }
-    if (ts.isThrowStatement(s)) {
+    if (T.isThrowStatement(s)) {
       out.push({ kind: 'expr', expr: this.expr(s.expression), range });
       out.push({ kind: 'return', range });
       return;
     }
-    if (ts.isFunctionDeclaration(s)) {
+    if (T.isFunctionDeclaration(s)) {
       const fn = this.fn(s, this.annotationsOf(s, false));
       if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
       out.push({ kind: 'function', fn, range });
       return;
     }
-    if (ts.isClassDeclaration(s)) {
+    if (T.isClassDeclaration(s)) {
       this.releaseUnused(this.annotationsOf(s, false));
       const cls = this.cls(s);
       if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
       out.push({ kind: 'class', cls, range });
       return;
     }
-    if (ts.isBlock(s)) {
+    if (T.isBlock(s)) {
       out.push({ kind: 'block', body: this.statements(s.statements), range });
       return;
     }
-    if (ts.isTryStatement(s)) {
+    if (T.isTryStatement(s)) {
       const handler = s.catchClause ? this.statements(s.catchClause.block.statements) : [];
       out.push({ kind: 'try', body: this.statements(s.tryBlock.statements), handler, finalizer: s.finallyBlock ? this.statements(s.finallyBlock.statements) : [], range });
       return;
     }
-    if (ts.isSwitchStatement(s)) {
+    if (T.isSwitchStatement(s)) {
       // Cases are alternatives; model them as a chain of branches with unknown conditions.
       const cond = this.expr(s.expression);
       let chain: Stmt[] = [];
@@ -239,29 +245,29 @@ class FrontEnd {
       out.push({ kind: 'block', body: chain, range });
       return;
     }
-    if (ts.isLabeledStatement(s)) {
+    if (T.isLabeledStatement(s)) {
       this.statement(s.statement, out);
       return;
     }
-    if (ts.isImportDeclaration(s)) {
+    if (T.isImportDeclaration(s)) {
       this.importDeclaration(s);
       return;
     }
-    if (ts.isImportEqualsDeclaration(s)) {
+    if (T.isImportEqualsDeclaration(s)) {
       const ref = s.moduleReference;
-      if (ts.isExternalModuleReference(ref) && ts.isStringLiteral(ref.expression)) {
+      if (T.isExternalModuleReference(ref) && T.isStringLiteral(ref.expression)) {
         this.imports.push({ module: ref.expression.text, namespace: s.name.text, names: [], range });
       }
       return;
     }
-    if (ts.isExportDeclaration(s)) {
-      if (s.exportClause && ts.isNamedExports(s.exportClause) && !s.moduleSpecifier) {
+    if (T.isExportDeclaration(s)) {
+      if (s.exportClause && T.isNamedExports(s.exportClause) && !s.moduleSpecifier) {
         for (const e of s.exportClause.elements) this.exports.set(e.name.text, (e.propertyName ?? e.name).getText(this.sf));
       }
       return;
     }
-    if (ts.isExportAssignment(s)) {
-      if (ts.isIdentifier(s.expression)) this.exports.set('default', s.expression.text);
+    if (T.isExportAssignment(s)) {
+      if (T.isIdentifier(s.expression)) this.exports.set('default', s.expression.text);
       return;
     }
     // Type declarations, empty statements, `debugger`, `break`/`continue`: nothing to follow.
@@ -278,7 +284,7 @@ class FrontEnd {
   private declaration(d: ts.VariableDeclaration, constant: boolean, annotations: ShapeAnnotation[], range: TextRange): Stmt {
     const init = d.initializer;
     // JSDoc on `const f = (x) => …` describes the function's parameters and return.
-    if (init && (ts.isArrowFunction(init) || ts.isFunctionExpression(init))) {
+    if (init && (T.isArrowFunction(init) || T.isFunctionExpression(init))) {
       const fn = this.fn(init, annotations, d.name);
       return { kind: 'declare', target: this.pattern(d.name), init: { kind: 'function', fn, range: this.range(init) }, constant, range };
     }
@@ -301,9 +307,9 @@ class FrontEnd {
   private assignment(e: ts.BinaryExpression, annotation: ShapeAnnotation | undefined, range: TextRange): Stmt {
     const op = e.operatorToken.kind;
     let value = this.expr(e.right);
-    if (op !== ts.SyntaxKind.EqualsToken) {
+    if (op !== T.SyntaxKind.EqualsToken) {
       // `x += y` is `x = x + y` for shapes.
-      const text = ts.tokenToString(op) ?? '';
+      const text = T.tokenToString(op) ?? '';
       value = { kind: 'binary', op: text.slice(0, -1), left: this.expr(e.left), right: value, range };
     }
     if (annotation && annotation.target !== undefined) {
@@ -315,18 +321,18 @@ class FrontEnd {
 
   private requireImport(d: ts.VariableDeclaration): boolean {
     let init = d.initializer;
-    while (init && (ts.isAwaitExpression(init) || ts.isParenthesizedExpression(init))) init = init.expression;
-    if (!init || !ts.isCallExpression(init)) return false;
-    const isRequire = ts.isIdentifier(init.expression) && init.expression.text === 'require';
-    const isDynamicImport = init.expression.kind === ts.SyntaxKind.ImportKeyword;
-    if (!(isRequire || isDynamicImport) || init.arguments.length !== 1 || !ts.isStringLiteralLike(init.arguments[0])) return false;
+    while (init && (T.isAwaitExpression(init) || T.isParenthesizedExpression(init))) init = init.expression;
+    if (!init || !T.isCallExpression(init)) return false;
+    const isRequire = T.isIdentifier(init.expression) && init.expression.text === 'require';
+    const isDynamicImport = init.expression.kind === T.SyntaxKind.ImportKeyword;
+    if (!(isRequire || isDynamicImport) || init.arguments.length !== 1 || !T.isStringLiteralLike(init.arguments[0])) return false;
     const module = init.arguments[0].text;
-    if (ts.isIdentifier(d.name)) {
+    if (T.isIdentifier(d.name)) {
       this.imports.push({ module, namespace: d.name.text, names: [], range: this.range(d) });
-    } else if (ts.isObjectBindingPattern(d.name)) {
+    } else if (T.isObjectBindingPattern(d.name)) {
       const names = d.name.elements.flatMap(el => {
-        if (!ts.isIdentifier(el.name)) return [];
-        const imported = el.propertyName && ts.isIdentifier(el.propertyName) ? el.propertyName.text : el.name.text;
+        if (!T.isIdentifier(el.name)) return [];
+        const imported = el.propertyName && T.isIdentifier(el.propertyName) ? el.propertyName.text : el.name.text;
         return [{ imported, local: el.name.text, range: this.range(el) }];
       });
       this.imports.push({ module, names, range: this.range(d) });
@@ -337,15 +343,15 @@ class FrontEnd {
   }
 
   private importDeclaration(s: ts.ImportDeclaration): void {
-    if (!ts.isStringLiteral(s.moduleSpecifier)) return;
+    if (!T.isStringLiteral(s.moduleSpecifier)) return;
     const module = s.moduleSpecifier.text;
     const clause = s.importClause;
     const names: { imported: string; local: string; range: TextRange }[] = [];
     let namespace: string | undefined;
     if (clause?.name) names.push({ imported: 'default', local: clause.name.text, range: this.range(clause.name) });
     const nb = clause?.namedBindings;
-    if (nb && ts.isNamespaceImport(nb)) namespace = nb.name.text;
-    if (nb && ts.isNamedImports(nb)) {
+    if (nb && T.isNamespaceImport(nb)) namespace = nb.name.text;
+    if (nb && T.isNamedImports(nb)) {
       for (const el of nb.elements) names.push({ imported: (el.propertyName ?? el.name).getText(this.sf), local: el.name.text, range: this.range(el) });
     }
     this.imports.push({ module, namespace, names, range: this.range(s) });
@@ -365,7 +371,7 @@ class FrontEnd {
     }
     const params: Param[] = [];
     for (const p of n.parameters) {
-      const name = ts.isIdentifier(p.name) ? p.name.text : undefined;
+      const name = T.isIdentifier(p.name) ? p.name.text : undefined;
       if (name === 'this') continue;
       let annotation = name !== undefined ? byParam.get(name) : undefined;
       if (name !== undefined) byParam.delete(name);
@@ -386,13 +392,13 @@ class FrontEnd {
     for (const a of stray) {
       this.errors.push({ code: ANNOTATION_STRAY, args: ["has no parameter name or 'returns' on a function (write '@shape x [N, C]' or '@shape returns [N]')"], range: a.range });
     }
-    const name = n.name && (ts.isIdentifier(n.name) || ts.isPrivateIdentifier(n.name) || ts.isStringLiteral(n.name)) ? n.name.text
-      : nameNode && ts.isIdentifier(nameNode) ? nameNode.text : undefined;
+    const name = n.name && (T.isIdentifier(n.name) || T.isPrivateIdentifier(n.name) || T.isStringLiteral(n.name)) ? n.name.text
+      : nameNode && T.isIdentifier(nameNode) ? nameNode.text : undefined;
     const nameRange = n.name ? this.range(n.name) : nameNode ? this.range(nameNode) : undefined;
     const body = n.body;
     let stmts: Stmt[] = [];
     let bodyExpr: Expr | undefined;
-    if (body && ts.isBlock(body)) stmts = this.statements(body.statements);
+    if (body && T.isBlock(body)) stmts = this.statements(body.statements);
     else if (body) bodyExpr = this.expr(body as ts.Expression);
     return {
       name,
@@ -404,7 +410,7 @@ class FrontEnd {
       body: stmts,
       bodyExpr,
       range: this.range(n),
-      isMethod: ts.isMethodDeclaration(n) || ts.isConstructorDeclaration(n),
+      isMethod: T.isMethodDeclaration(n) || T.isConstructorDeclaration(n),
     };
   }
 
@@ -413,14 +419,14 @@ class FrontEnd {
     const methods: IrFunction[] = [];
     const fields: { name: string; value?: Expr; range: TextRange; annotation?: ShapeAnnotation }[] = [];
     for (const m of n.members) {
-      if (ts.isConstructorDeclaration(m)) {
+      if (T.isConstructorDeclaration(m)) {
         ctor = this.fn(m, this.annotationsOf(m, false));
         // `constructor(private fc: nn.Linear)` parameter properties are fields with unknown values.
-      } else if (ts.isMethodDeclaration(m) || ts.isGetAccessorDeclaration(m)) {
+      } else if (T.isMethodDeclaration(m) || T.isGetAccessorDeclaration(m)) {
         methods.push(this.fn(m, this.annotationsOf(m, false)));
-      } else if (ts.isPropertyDeclaration(m) && (ts.isIdentifier(m.name) || ts.isPrivateIdentifier(m.name))) {
+      } else if (T.isPropertyDeclaration(m) && (T.isIdentifier(m.name) || T.isPrivateIdentifier(m.name))) {
         const annotations = this.annotationsOf(m, true);
-        if (m.initializer && (ts.isArrowFunction(m.initializer) || ts.isFunctionExpression(m.initializer))) {
+        if (m.initializer && (T.isArrowFunction(m.initializer) || T.isFunctionExpression(m.initializer))) {
           const fn = this.fn(m.initializer, annotations, undefined);
           methods.push({ ...fn, name: m.name.text, nameRange: this.range(m.name) });
           continue;
@@ -430,7 +436,7 @@ class FrontEnd {
         fields.push({ name: m.name.text, value: m.initializer && this.expr(m.initializer), range: this.range(m.name), annotation });
       }
     }
-    const heritage = n.heritageClauses?.find(h => h.token === ts.SyntaxKind.ExtendsKeyword)?.types[0];
+    const heritage = n.heritageClauses?.find(h => h.token === T.SyntaxKind.ExtendsKeyword)?.types[0];
     return {
       name: n.name?.text,
       nameRange: n.name ? this.range(n.name) : undefined,
@@ -444,21 +450,21 @@ class FrontEnd {
 
   /** Rank from TF.js's types: `Tensor4D`, `tf.Tensor3D`, `Tensor<Rank.R3>`, `Scalar`; `Tensor` is a tensor of unknown rank. */
   private typeInfo(t: ts.TypeNode): TypeInfo | undefined {
-    if (!ts.isTypeReferenceNode(t)) return undefined;
-    const name = ts.isIdentifier(t.typeName) ? t.typeName.text : t.typeName.right.text;
+    if (!T.isTypeReferenceNode(t)) return undefined;
+    const name = T.isIdentifier(t.typeName) ? t.typeName.text : t.typeName.right.text;
     const m = /^Tensor([1-6])D$/.exec(name);
     if (m) return { rank: Number(m[1]), isTensor: true };
     if (name === 'Scalar') return { rank: 0, isTensor: true };
     if (name === 'Tensor') {
       const arg = t.typeArguments?.[0];
-      if (arg && ts.isTypeReferenceNode(arg)) {
-        const r = /^R([0-6])$/.exec(ts.isIdentifier(arg.typeName) ? arg.typeName.text : arg.typeName.right.text);
+      if (arg && T.isTypeReferenceNode(arg)) {
+        const r = /^R([0-6])$/.exec(T.isIdentifier(arg.typeName) ? arg.typeName.text : arg.typeName.right.text);
         if (r) return { rank: Number(r[1]), isTensor: true };
       }
       return { isTensor: true };
     }
     // `model: LeNet`: a class of this program (resolved by the interpreter; unknown names stay unknown).
-    if (ts.isIdentifier(t.typeName) && /^[A-Z]/.test(name) && !t.typeArguments) return { className: name };
+    if (T.isIdentifier(t.typeName) && /^[A-Z]/.test(name) && !t.typeArguments) return { className: name };
     return undefined;
   }
 
@@ -467,116 +473,116 @@ class FrontEnd {
 
   private pattern(n: ts.BindingName): Pattern {
     const range = this.range(n);
-    if (ts.isIdentifier(n)) return { kind: 'name', name: n.text, range };
-    if (ts.isArrayBindingPattern(n)) {
-      return { kind: 'array', elements: n.elements.map(e => (ts.isOmittedExpression(e) || e.dotDotDotToken ? undefined : this.pattern(e.name))), range };
+    if (T.isIdentifier(n)) return { kind: 'name', name: n.text, range };
+    if (T.isArrayBindingPattern(n)) {
+      return { kind: 'array', elements: n.elements.map(e => (T.isOmittedExpression(e) || e.dotDotDotToken ? undefined : this.pattern(e.name))), range };
     }
     const props: { key: string; value: Pattern }[] = [];
     for (const el of n.elements) {
       if (el.dotDotDotToken) continue;
-      const key = el.propertyName ? (ts.isIdentifier(el.propertyName) || ts.isStringLiteral(el.propertyName) ? el.propertyName.text : undefined) : ts.isIdentifier(el.name) ? el.name.text : undefined;
+      const key = el.propertyName ? (T.isIdentifier(el.propertyName) || T.isStringLiteral(el.propertyName) ? el.propertyName.text : undefined) : T.isIdentifier(el.name) ? el.name.text : undefined;
       if (key !== undefined) props.push({ key, value: this.pattern(el.name) });
     }
     return { kind: 'object', props, range };
   }
 
   private exprPattern(e: ts.Expression): Pattern | undefined {
-    if (ts.isIdentifier(e)) return { kind: 'name', name: e.text, range: this.range(e) };
+    if (T.isIdentifier(e)) return { kind: 'name', name: e.text, range: this.range(e) };
     return undefined;
   }
 
   private expr(e: ts.Expression): Expr {
     const range = this.range(e);
     switch (e.kind) {
-      case ts.SyntaxKind.Identifier: {
+      case T.SyntaxKind.Identifier: {
         const name = (e as ts.Identifier).text;
         return name === 'undefined' ? { kind: 'null', range } : { kind: 'name', name, range };
       }
-      case ts.SyntaxKind.NumericLiteral: {
+      case T.SyntaxKind.NumericLiteral: {
         const t = (e as ts.NumericLiteral).text;
         return { kind: 'number', value: Number(t), range, float: /[.eE]/.test(t) && !/^0[xXbBoO]/.test(t) };
       }
-      case ts.SyntaxKind.StringLiteral:
-      case ts.SyntaxKind.NoSubstitutionTemplateLiteral: return { kind: 'string', value: (e as ts.StringLiteral).text, range };
-      case ts.SyntaxKind.TrueKeyword: return { kind: 'bool', value: true, range };
-      case ts.SyntaxKind.FalseKeyword: return { kind: 'bool', value: false, range };
-      case ts.SyntaxKind.NullKeyword: return { kind: 'null', range };
-      case ts.SyntaxKind.ThisKeyword: return { kind: 'this', range };
+      case T.SyntaxKind.StringLiteral:
+      case T.SyntaxKind.NoSubstitutionTemplateLiteral: return { kind: 'string', value: (e as ts.StringLiteral).text, range };
+      case T.SyntaxKind.TrueKeyword: return { kind: 'bool', value: true, range };
+      case T.SyntaxKind.FalseKeyword: return { kind: 'bool', value: false, range };
+      case T.SyntaxKind.NullKeyword: return { kind: 'null', range };
+      case T.SyntaxKind.ThisKeyword: return { kind: 'this', range };
     }
-    if (ts.isArrayLiteralExpression(e)) {
-      if (e.elements.some(el => ts.isSpreadElement(el) || ts.isOmittedExpression(el))) {
-        return { kind: 'opaque', parts: e.elements.map(el => this.expr(ts.isSpreadElement(el) ? el.expression : el)), range };
+    if (T.isArrayLiteralExpression(e)) {
+      if (e.elements.some(el => T.isSpreadElement(el) || T.isOmittedExpression(el))) {
+        return { kind: 'opaque', parts: e.elements.map(el => this.expr(T.isSpreadElement(el) ? el.expression : el)), range };
       }
       return { kind: 'array', elements: e.elements.map(el => this.expr(el)), range };
     }
-    if (ts.isObjectLiteralExpression(e)) {
+    if (T.isObjectLiteralExpression(e)) {
       const props: { key: string; value: Expr; range: TextRange }[] = [];
       for (const p of e.properties) {
-        if (ts.isPropertyAssignment(p) && (ts.isIdentifier(p.name) || ts.isStringLiteral(p.name) || ts.isNumericLiteral(p.name))) {
+        if (T.isPropertyAssignment(p) && (T.isIdentifier(p.name) || T.isStringLiteral(p.name) || T.isNumericLiteral(p.name))) {
           props.push({ key: p.name.text, value: this.expr(p.initializer), range: this.range(p) });
-        } else if (ts.isShorthandPropertyAssignment(p)) {
+        } else if (T.isShorthandPropertyAssignment(p)) {
           props.push({ key: p.name.text, value: { kind: 'name', name: p.name.text, range: this.range(p.name) }, range: this.range(p) });
-        } else if (ts.isMethodDeclaration(p) && ts.isIdentifier(p.name)) {
+        } else if (T.isMethodDeclaration(p) && T.isIdentifier(p.name)) {
           const fn = this.fn(p, this.annotationsOf(p, false));
           props.push({ key: p.name.text, value: { kind: 'function', fn, range: this.range(p) }, range: this.range(p) });
         }
       }
       return { kind: 'object', props, range };
     }
-    if (ts.isPropertyAccessExpression(e)) {
+    if (T.isPropertyAccessExpression(e)) {
       return { kind: 'member', object: this.expr(e.expression), property: e.name.text, propertyRange: this.range(e.name), range };
     }
-    if (ts.isElementAccessExpression(e)) {
+    if (T.isElementAccessExpression(e)) {
       const arg = e.argumentExpression;
-      if (ts.isStringLiteral(arg)) return { kind: 'member', object: this.expr(e.expression), property: arg.text, propertyRange: this.range(arg), range };
+      if (T.isStringLiteral(arg)) return { kind: 'member', object: this.expr(e.expression), property: arg.text, propertyRange: this.range(arg), range };
       return { kind: 'index', object: this.expr(e.expression), index: this.expr(arg), range };
     }
-    if (ts.isCallExpression(e)) {
-      if (e.arguments.some(a => ts.isSpreadElement(a))) {
-        return { kind: 'opaque', parts: [this.expr(e.expression), ...e.arguments.map(a => this.expr(ts.isSpreadElement(a) ? a.expression : a))], range };
+    if (T.isCallExpression(e)) {
+      if (e.arguments.some(a => T.isSpreadElement(a))) {
+        return { kind: 'opaque', parts: [this.expr(e.expression), ...e.arguments.map(a => this.expr(T.isSpreadElement(a) ? a.expression : a))], range };
       }
       return { kind: 'call', callee: this.expr(e.expression), args: e.arguments.map(a => this.expr(a)), range };
     }
-    if (ts.isNewExpression(e)) {
-      return { kind: 'new', callee: this.expr(e.expression), args: (e.arguments ?? []).filter(a => !ts.isSpreadElement(a)).map(a => this.expr(a)), range };
+    if (T.isNewExpression(e)) {
+      return { kind: 'new', callee: this.expr(e.expression), args: (e.arguments ?? []).filter(a => !T.isSpreadElement(a)).map(a => this.expr(a)), range };
     }
-    if (ts.isPrefixUnaryExpression(e)) {
-      if (e.operator === ts.SyntaxKind.MinusToken && ts.isNumericLiteral(e.operand)) return { kind: 'number', value: -Number(e.operand.text), range, float: /[.eE]/.test(e.operand.text) };
-      return { kind: 'unary', op: ts.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
+    if (T.isPrefixUnaryExpression(e)) {
+      if (e.operator === T.SyntaxKind.MinusToken && T.isNumericLiteral(e.operand)) return { kind: 'number', value: -Number(e.operand.text), range, float: /[.eE]/.test(e.operand.text) };
+      return { kind: 'unary', op: T.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
     }
-    if (ts.isPostfixUnaryExpression(e)) return { kind: 'unary', op: ts.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
-    if (ts.isBinaryExpression(e)) {
+    if (T.isPostfixUnaryExpression(e)) return { kind: 'unary', op: T.tokenToString(e.operator) ?? '?', operand: this.expr(e.operand), range };
+    if (T.isBinaryExpression(e)) {
       if (isAssignmentOperator(e.operatorToken.kind)) {
         // An assignment inside an expression: keep the value, but the variable it writes becomes untracked.
         return { kind: 'opaque', parts: [this.expr(e.left), this.expr(e.right)], range };
       }
       return { kind: 'binary', op: e.operatorToken.getText(this.sf), left: this.expr(e.left), right: this.expr(e.right), range };
     }
-    if (ts.isConditionalExpression(e)) {
+    if (T.isConditionalExpression(e)) {
       return { kind: 'conditional', cond: this.expr(e.condition), whenTrue: this.expr(e.whenTrue), whenFalse: this.expr(e.whenFalse), range };
     }
-    if (ts.isArrowFunction(e) || ts.isFunctionExpression(e)) {
+    if (T.isArrowFunction(e) || T.isFunctionExpression(e)) {
       return { kind: 'function', fn: this.fn(e, this.annotationsOf(e, false)), range };
     }
-    if (ts.isClassExpression(e)) return { kind: 'class', cls: this.cls(e), range };
-    if (ts.isParenthesizedExpression(e) || ts.isNonNullExpression(e) || ts.isAwaitExpression(e)) {
+    if (T.isClassExpression(e)) return { kind: 'class', cls: this.cls(e), range };
+    if (T.isParenthesizedExpression(e) || T.isNonNullExpression(e) || T.isAwaitExpression(e)) {
       return { kind: 'wrapped', inner: this.expr(e.expression), range };
     }
-    if (ts.isAsExpression(e) || ts.isTypeAssertionExpression(e) || ts.isSatisfiesExpression(e)) {
+    if (T.isAsExpression(e) || T.isTypeAssertionExpression(e) || T.isSatisfiesExpression(e)) {
       return { kind: 'wrapped', inner: this.expr(e.expression), type: this.typeInfo(e.type), range };
     }
     const parts: Expr[] = [];
-    ts.forEachChild(e, c => {
-      if (ts.isExpression(c)) parts.push(this.expr(c));
+    T.forEachChild(e, c => {
+      if (T.isExpression(c)) parts.push(this.expr(c));
     });
     return { kind: 'opaque', parts, range };
   }
 }
 
 function isAssignmentOperator(k: ts.SyntaxKind): boolean {
-  return k >= ts.SyntaxKind.FirstAssignment && k <= ts.SyntaxKind.LastAssignment;
+  return k >= T.SyntaxKind.FirstAssignment && k <= T.SyntaxKind.LastAssignment;
 }
 
 function isDefault(n: ts.Node): boolean {
-  return (ts.canHaveModifiers(n) ? ts.getModifiers(n) ?? [] : []).some(m => m.kind === ts.SyntaxKind.DefaultKeyword);
+  return (T.canHaveModifiers(n) ? T.getModifiers(n) ?? [] : []).some(m => m.kind === T.SyntaxKind.DefaultKeyword);
 }
