@@ -357,7 +357,10 @@ describe('loss panel in Chromium', () => {
       await idle(page, n);
       await page.waitForSelector('#samples', { timeout: 20_000 });
       expect(await page.locator('#heatmap-canvas').count()).toBe(1);
-      expect(await page.locator('.heatmap-caption').textContent()).toMatch(/sample 1 of 2 · 6×7/);
+      expect(await page.locator('.heatmap-caption').textContent()).toMatch(/sample 1 of 2 · 6×7 · \d+ ignored \(hatched\)/);
+      await page.locator('#heatmap vscode-button[aria-label="Next sample"]').click();
+      expect(await page.locator('.heatmap-caption').textContent()).toMatch(/^sample 2 of 2/);
+      await page.locator('#heatmap vscode-button[aria-label="Previous sample"]').click();
       expect(await page.locator('#samples .sample-row').count()).toBe(2);
       // Sorting by loss puts the larger per-sample loss first.
       await page.locator('#sort-by-loss').click();
