@@ -4,8 +4,8 @@
 // (build first: node scripts/build.mjs). `runLspBench()` is exported for bench/run.mjs.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os, { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
@@ -58,6 +58,19 @@ export function generateFile(lines = 4000) {
   return { text: out.join('\n'), blocks: i };
 }
 
+/**
+ * CPU time (user + system, ms) the server process has used so far, from /proc (Linux): on a shared,
+ * loaded machine it says what an edit costs even when wall-clock latency mostly measures waiting.
+ */
+function cpuMsOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
 const median = xs => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
@@ -102,11 +115,15 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
     const openMs = (await opened) - t0;
     const openDiagnostics = lastDiagnostics.length;
 
-    // Edits: remove / restore `.squeeze(1)` in a block spread over the file (one character range each).
+    // Edits: remove `.squeeze(1)` from five blocks spread over the file, then restore it in turn, so
+    // the TL2001 count goes 1, 2, … 5, 4, … 0: each edit changes what is published.
     const editMs = [];
-    let broken = false;
+    const editCpuMs = [];
+    const editDiagnostics = [];
+    const brokenBlocks = new Set();
     for (let k = 0; k < edits; k++) {
       const b = Math.floor(((k % 5) + 0.5) * (blocks / 5));
+      const broken = brokenBlocks.has(b);
       const lineNo = lineTexts.findIndex(l => l === `  const loss${b} = F.crossEntropy(logits, target);`) - 5;
       const line = lineTexts[lineNo];
       const col = line.indexOf('masks') + 'masks'.length;
@@ -114,12 +131,16 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
         ? { range: { start: { line: lineNo, character: col }, end: { line: lineNo, character: col } }, text: '.squeeze(1)' }
         : { range: { start: { line: lineNo, character: col }, end: { line: lineNo, character: col + '.squeeze(1)'.length } }, text: '' };
       lineTexts[lineNo] = broken ? line.slice(0, col) + '.squeeze(1)' + line.slice(col) : line.slice(0, col) + line.slice(col + '.squeeze(1)'.length);
-      broken = !broken;
+      if (broken) brokenBlocks.delete(b);
+      else brokenBlocks.add(b);
       version++;
       const done = published(version);
+      const cpu0 = cpuMsOf(proc.pid);
       const sent = performance.now();
       await conn.sendNotification('textDocument/didChange', { textDocument: { uri, version }, contentChanges: [change] });
       editMs.push((await done) - sent);
+      editCpuMs.push(cpuMsOf(proc.pid) - cpu0);
+      editDiagnostics.push(lastDiagnostics.filter(d => d.code === 'TL2001').length);
       // A pause between edits, as between a user's keystroke bursts (longer than the debounce).
       await new Promise(r => setTimeout(r, 250));
     }
@@ -141,6 +162,11 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
       openMs,
       openDiagnostics,
       edit: { median: median(editMs), max: Math.max(...editMs), samples: editMs },
+      /** Server CPU per edit (ms): the cost of an edit independent of the machine's load. */
+      editCpu: { median: median(editCpuMs), max: Math.max(...editCpuMs), samples: editCpuMs },
+      /** TL2001 count after each edit: 1, 2, … 5, 4, … 0 when every edit was really re-analysed. */
+      editDiagnostics,
+      loadAverage: os.loadavg()[0],
       hover: { median: median(hoverMs), max: Math.max(...hoverMs), samples: hoverMs },
       hoverSample,
     };
@@ -164,7 +190,9 @@ function printTable(r) {
   console.log('|---|---|---|---|');
   console.log(`| open → diagnostics | ${f(r.openMs)} | ${f(r.openMs)} | — |`);
   console.log(`| edit → diagnostics (${r.edit.samples.length} edits) | ${f(r.edit.median)} | ${f(r.edit.max)} | ≤ 50 ms / ≤ 200 ms |`);
+  console.log(`| server CPU per edit | ${f(r.editCpu.median)} | ${f(r.editCpu.max)} | — |`);
   console.log(`| hover (${r.hover.samples.length}, settled) | ${f(r.hover.median)} | ${f(r.hover.max)} | — |`);
+  console.log(`TL2001 after each edit: ${r.editDiagnostics.join(' ')} (load average ${r.loadAverage.toFixed(1)} on ${os.cpus().length} cores)`);
   if (r.hoverSample) console.log(`hover sample: ${r.hoverSample}`);
 }
 
