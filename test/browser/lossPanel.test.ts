@@ -6,6 +6,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
+import { readNpy, writeNpy } from '../../compute/readers/index';
 import type { LossCall } from '../../server/analysis/api';
 import {
   conformance, conformanceCase, ensureBuilt, hostFile, launchBrowser, newPanelContext, npzOf, openPanel, root, screenshotPath,
@@ -204,6 +205,56 @@ describe('loss panel in Chromium', () => {
       await idle(page, n);
       expect(host.received.filter(m => m.type === 'readFile').length).toBe(reads + 1);
       expect(await lossValue(page)).not.toBe(first);
+      expect(log.errors).toEqual([]);
+    } finally {
+      await context.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('evaluates tensor literals from the code (nc_mean values as a call would carry them)', async () => {
+    const c = conformanceCase('nc_mean');
+    const read = (role: string) => readNpy(role, readFileSync(join(conformance, 'torch-ce', c.inputs[role])));
+    const x = read('input'), t = read('target');
+    const call: LossCall = {
+      ...segCall,
+      input: { shape: [...x.shape], shapeText: `[${x.shape.join(', ')}]`, dtype: 'float32', text: 'tensor([[…]])', values: Array.from(x.data as Float32Array) },
+      target: { shape: [...t.shape], shapeText: `[${t.shape.join(', ')}]`, dtype: 'int64', text: 'tensor([…])', values: Array.from(t.data as BigInt64Array, Number) },
+      knownDims: {},
+    };
+    const context = await newPanelContext(browser, lightModern);
+    const { page, log } = await openPanel(context, server.origin, [], { call: { uri: 'file:///workspace/train.ts', call } });
+    await idle(page);
+    expect(await page.locator('#input-source').evaluate(e => (e as HTMLSelectElement).value)).toBe('literal');
+    expect(Math.abs((await lossValue(page)) - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+    expect(await page.locator('#ln-c').count()).toBe(0); // not random logits: no ln C
+    expect(log.errors).toEqual([]);
+    await context.close();
+  });
+
+  it('evaluates TF.js-layout logits [N, H, W, C] with the class axis set to last', async () => {
+    const c = conformanceCase('nchw_mean');
+    const x = readNpy('input.npy', readFileSync(join(conformance, 'torch-ce', c.inputs.input)));
+    const [n, ch, h, w] = x.shape;
+    const nhwc = new Float32Array(x.data.length);
+    for (let b = 0; b < n; b++) for (let k = 0; k < ch; k++) for (let i = 0; i < h * w; i++) {
+      nhwc[(b * h * w + i) * ch + k] = (x.data as Float32Array)[(b * ch + k) * h * w + i];
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'tl-panel-nhwc-'));
+    writeFileSync(join(dir, 'logits.npy'), writeNpy({ dtype: 'float32', shape: [n, h, w, ch], data: nhwc }));
+    const files = [hostFile(join(dir, 'logits.npy'), 'nhwc/logits.npy'), hostFile(join(conformance, 'torch-ce', c.inputs.target), 'nhwc/target.npy')];
+    const context = await newPanelContext(browser, lightModern);
+    try {
+      const { page, log } = await openPanel(context, server.origin, files, { preselect: { file: files[0] } });
+      await idle(page);
+      // Class dim 1 reads [2, 6, 7, 5] as 6 classes: PyTorch's size error.
+      expect(await page.locator('#error .error-text').textContent()).toBe('RuntimeError: size mismatch (got input: [2, 6, 7, 5] , target: [2, 6, 7]');
+      const k = await outcomes(page);
+      await page.locator('#class-axis').click();
+      await page.locator('#class-axis vscode-option[value="last"]').click();
+      await idle(page, k);
+      expect(Math.abs((await lossValue(page)) - c.expected_value!) / c.expected_value!).toBeLessThan(1e-5);
+      expect(await page.locator('#result-meta').textContent()).toContain('input [2, 5, 6, 7] → target [2, 6, 7]');
       expect(log.errors).toEqual([]);
     } finally {
       await context.close();
