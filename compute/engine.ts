@@ -77,16 +77,27 @@ export interface ComputeRequest {
   readonly blockItems?: number;
   /** Keep per-item losses (reduction 'none', TF.js weights). */
   readonly wantValues?: boolean;
+  /** Called between blocks (items done, total) when the evaluation is large enough to show progress. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Per-call hooks of the synchronous engine. */
+export interface EvalHooks {
+  /**
+   * Called between blocks with (items done, total), at most ~100 times, for inputs of 1M+ logits.
+   * A Web Worker can post these while the evaluation runs; cancel by terminating the worker.
+   */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export interface Engine {
   readonly kind: EngineKind;
   /** `F.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)`; throws TorchError. */
-  crossEntropy(input: Tensor, target: Tensor, options?: LossOptions): LossResult;
+  crossEntropy(input: Tensor, target: Tensor, options?: LossOptions, hooks?: EvalHooks): LossResult;
   /** `F.nll_loss(input, target, weight, ignore_index, reduction)` on log-probabilities; throws TorchError. */
-  nllLoss(input: Tensor, target: Tensor, options?: LossOptions): LossResult;
+  nllLoss(input: Tensor, target: Tensor, options?: LossOptions, hooks?: EvalHooks): LossResult;
   /** TF.js `tf.losses.softmaxCrossEntropy(onehotLabels, logits, weights, labelSmoothing, reduction)`; throws TfjsError. */
-  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options?: TfjsLossOptions): LossResult;
+  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options?: TfjsLossOptions, hooks?: EvalHooks): LossResult;
   /**
    * A float32 tensor living in the engine's memory, for zero-copy input: fill `data`, then pass the
    * tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it again
@@ -196,28 +207,28 @@ class WasmEngine implements Engine {
     this.base = align(kernels.heapBase());
   }
 
-  crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}): LossResult {
-    return this.runTorch(planTorch('cross_entropy', input, target, options), input, target, options.weight);
+  crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}, hooks: EvalHooks = {}): LossResult {
+    return this.runTorch(planTorch('cross_entropy', input, target, options), input, target, options.weight, hooks);
   }
 
-  nllLoss(input: Tensor, target: Tensor, options: LossOptions = {}): LossResult {
-    return this.runTorch(planTorch('nll_loss', input, target, options), input, target, options.weight);
+  nllLoss(input: Tensor, target: Tensor, options: LossOptions = {}, hooks: EvalHooks = {}): LossResult {
+    return this.runTorch(planTorch('nll_loss', input, target, options), input, target, options.weight, hooks);
   }
 
-  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options: TfjsLossOptions = {}): LossResult {
+  softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options: TfjsLossOptions = {}, hooks: EvalHooks = {}): LossResult {
     const plan = planTfjs(onehotLabels, logits, options);
     const t0 = now();
     const wantValues = plan.tfjsReduction === 'NONE' || !!options.weights;
-    const r = this.computeBlocks({ plan, input: logits, target: onehotLabels, wantValues });
+    const r = this.computeBlocks({ plan, input: logits, target: onehotLabels, wantValues, onProgress: hooks.onProgress });
     const fin = finishTfjs(plan, r.partials, r.values as Float32Array | undefined, options.weights);
     return {
       loss: fin.loss, shape: fin.shape, values: fin.values, elapsedMs: now() - t0, engine: this.kind, dtype: 'float32',
     };
   }
 
-  private runTorch(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined): LossResult {
+  private runTorch(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, hooks: EvalHooks): LossResult {
     const t0 = now();
-    const r = this.computeBlocks({ plan, input, target, weight, wantValues: plan.reduction === 'none' });
+    const r = this.computeBlocks({ plan, input, target, weight, wantValues: plan.reduction === 'none', onProgress: hooks.onProgress });
     if (r.badTarget) throw new TorchError('IndexError', `Target ${r.badTarget.value} is out of bounds.`);
     const loss = finishTorch(plan, r.partials);
     return {
@@ -378,6 +389,10 @@ class WasmEngine implements Engine {
     const rows = plan.layout === 'rows';
     const S = plan.S;
     let b = 0;
+    // progress roughly every 1% of the blocks, only when there is enough work to watch
+    const progress = req.onProgress && elems >= 1 << 20 ? req.onProgress : undefined;
+    const every = Math.max(1, Math.floor(nBlocks / 100));
+    let done = 0;
     for (const blk of blocksOf(plan, B)) {
       const n = blk.end - blk.start;
       // element offset of the block's first item, its item index, and the strides
@@ -415,6 +430,8 @@ class WasmEngine implements Engine {
       partials[b * 3 + 1] = k.weightSum();
       partials[b * 3 + 2] = k.count();
       b++;
+      done += n;
+      if (progress && (b % every === 0 || b === nBlocks)) progress(done, items);
     }
     const out = k.memory.buffer;
     const copyOut = (ptr: number, len: number) => f64 ? new Float64Array(out, ptr, len).slice() : new Float32Array(out, ptr, len).slice();

@@ -223,6 +223,21 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
       .toBe('Operands could not be broadcast together with shapes 3 and 2.');
   });
 
+  it('reports progress between blocks on large inputs', () => {
+    const shape = [4, 5, 300, 300];
+    const x = f32(shape, new Array(4 * 5 * 300 * 300).fill(0));
+    const t: Tensor = { dtype: 'int64', shape: [4, 300, 300], data: new BigInt64Array(4 * 300 * 300) };
+    const seen: [number, number][] = [];
+    const r = engine.crossEntropy(x, t, {}, { onProgress: (d, total) => seen.push([d, total]) });
+    close(r.loss, Math.log(5));
+    expect(seen.length).toBeGreaterThan(10);
+    expect(seen.length).toBeLessThanOrEqual(101);
+    expect(seen[seen.length - 1]).toEqual([360_000, 360_000]);
+    expect(seen.every(([d], i) => i === 0 || d > seen[i - 1]![0])).toBe(true);
+    // small inputs stay quiet
+    engine.crossEntropy(X, T, {}, { onProgress: () => { throw new Error('unexpected progress'); } });
+  });
+
   it('rejects malformed tensors clearly', () => {
     expect(() => engine.crossEntropy(f32([3, 4], [1, 2]), T)).toThrow(EngineInputError);
     expect(() => engine.crossEntropy({ dtype: 'float32', shape: [-1, 4], data: new Float32Array(0) }, T)).toThrow(/invalid shape/);
