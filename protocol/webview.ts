@@ -103,6 +103,8 @@ export interface StepsSummary {
   readonly decomposed: number | null;
   /** The fused cross_entropy value the decomposed one is compared with. */
   readonly fused: number | null;
+  /** For a large batch both values cover this one sample only (the decomposition is not free). */
+  readonly sampleOnly?: number;
   /** Why the steps are not comparable, when they are not (label smoothing, probability targets). */
   readonly note?: string;
 }
@@ -139,6 +141,10 @@ export interface EvaluationDetails {
   readonly perElementShape?: readonly number[];
   /** 1 where the target was ignore_index (heatmap shows it apart). */
   readonly ignoredMask?: Uint8Array;
+  /** Reduction 'none': one loss per sample (the mean over its non-ignored elements), for the list. */
+  readonly perSample?: Float64Array;
+  /** The finite min and max of `perElement` outside ignored elements: the heatmap's fixed scale. */
+  readonly perElementRange?: readonly [number, number];
   readonly classSummary?: ClassSummary;
   readonly steps?: StepsSummary;
 }
@@ -570,6 +576,10 @@ export function validateWorkerToWebview(v: unknown): WorkerToWebview {
       optional(d, 'perElement', (x, k, ww) => instance(x, k, Float32Array, ww), `${w}.details`);
       optional(d, 'perElementShape', dims, `${w}.details`);
       optional(d, 'ignoredMask', (x, k, ww) => instance(x, k, Uint8Array, ww), `${w}.details`);
+      optional(d, 'perSample', (x, k, ww) => instance(x, k, Float64Array, ww), `${w}.details`);
+      if (d.perElementRange !== undefined && !(Array.isArray(d.perElementRange) && d.perElementRange.length === 2 && d.perElementRange.every(v => typeof v === 'number'))) {
+        throw new ProtocolError(`${w}.details.perElementRange: expected [min, max]`);
+      }
       if (d.classSummary !== undefined) obj(d.classSummary, `${w}.details.classSummary`);
       if (d.steps !== undefined) obj(d.steps, `${w}.details.steps`);
       break;

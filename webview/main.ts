@@ -7,7 +7,6 @@ import {
   type WorkspaceFile,
 } from '../protocol/webview';
 import { EngineClient } from './engineClient';
-import { perSample } from './model/batchStats';
 import { formatBytes, formatCount, formatLoss, formatMs, formatPrecise, formatThroughput } from './model/format';
 import {
   buildSpec, defaultState, editableSymbols, noteText, OptionError, parseDimValue, parseIgnoreIndex, parseLabelSmoothing,
@@ -740,10 +739,10 @@ class LossPanel {
     if (d.perElement && d.perElementShape) {
       const shape = d.perElementShape;
       if (shape.length === 3 && shape[1] * shape[2] > 1) {
-        parts.push(this.heatmapView(d.perElement, shape, d.ignoredMask));
+        parts.push(this.heatmapView(d.perElement, shape, d.ignoredMask, d.perElementRange));
       }
-      if (this.state.reduction === 'none' && shape.length >= 1) {
-        const per = perSample(d.perElement, shape, d.ignoredMask);
+      if (d.perSample && shape.length >= 1) {
+        const per = d.perSample;
         const section = el('section', 'box samples');
         section.id = 'samples';
         const title = shape.length === 1 ? `Per-sample losses (${formatCount(per.length)})` : `Per-sample losses (${formatCount(per.length)}, mean over ${shape.slice(1).join('×')} elements)`;
@@ -784,14 +783,15 @@ class LossPanel {
       verdict.id = 'steps-verdict';
       verdict.textContent = `fused cross_entropy = ${formatPrecise(st.fused)} · |Δ| = ${diff.toExponential(2)}${agree ? ' · the same loss' : ' · they differ'}`;
       section.append(verdict);
+      if (st.sampleOnly !== undefined) section.append(el('div', 'hint', `both on sample ${st.sampleOnly} alone: the batch is large`));
     }
     return section;
   }
 
-  private heatmapView(values: Float32Array, shape: readonly number[], ignored?: Uint8Array): HTMLElement {
+  private heatmapView(values: Float32Array, shape: readonly number[], ignored?: Uint8Array, range?: readonly [number, number]): HTMLElement {
     const section = el('section', 'box heat');
     section.id = 'heatmap';
-    const heat = new Heatmap({ values, shape, ignored });
+    const heat = new Heatmap({ values, shape, ignored, range });
     this.heatmap = heat;
     const nav = el('div', 'heat-nav');
     if (heat.samples > 1) {

@@ -12,7 +12,8 @@ import {
   validateWebviewToWorker, type ArrayInfo, type EvaluationDetails, type EvaluationResult, type EvaluationSpec,
   type PanelError, type StepsSummary, type TensorSource, type WorkerToWebview,
 } from '../protocol/webview';
-import { classSummary, logOfSoftmax, predictions, softmaxAt, targetIndices } from './model/batchStats';
+import { classSummary, logOfSoftmax, perSample, predictions, softmaxAt, targetIndices } from './model/batchStats';
+import { finiteRange } from './model/colorScale';
 import { literalTensor, randomTensor } from './model/sources';
 import { PROGRESS_EVERY } from './model/random';
 import { formatShape as formatShapeText, product } from './model/shapeText';
@@ -187,6 +188,14 @@ async function detailsOf(id: number, spec: EvaluationSpec, input: Tensor, target
     details.ignoredMask = mask;
     transfer.push(mask.buffer);
   }
+  // The page's per-sample list and heatmap scale, computed here so the page does no O(elements) work.
+  if (details.perElement && details.perElementShape) {
+    details.perElementRange = finiteRange(details.perElement, details.ignoredMask);
+    if (spec.reduction === 'none' && details.perElementShape.length >= 1) {
+      details.perSample = perSample(details.perElement, details.perElementShape, details.ignoredMask);
+      transfer.push(details.perSample.buffer as ArrayBuffer);
+    }
+  }
   if (targetIdx && classes > 0 && input.dtype.startsWith('float')) {
     details.classSummary = classSummary(predictions(input), targetIdx, classes, indexTarget ? spec.ignoreIndex : -Infinity);
   }
@@ -216,11 +225,28 @@ async function stepsOf(
   if (spec.labelSmoothing > 0) {
     return { ...base, decomposed: null, fused: null, note: 'with label smoothing, cross_entropy = (1−ε)·nll_loss + ε·(smoothing term): nll_loss alone differs' };
   }
+  if (input.data.length > STEPS_FULL_LIMIT && input.shape.length >= 2 && input.shape[0] > 1) {
+    // A large batch: decompose the sample holding the element shown, and compare with the fused
+    // loss of that same sample (zero-copy views: samples are contiguous in C order).
+    const inner = input.shape.length <= 2 ? 1 : product(input.shape.slice(2));
+    const sample = Math.floor(element / inner);
+    const per = input.data.length / input.shape[0];
+    const x: Tensor = { dtype: input.dtype, shape: [1, ...input.shape.slice(1)], data: input.data.subarray(sample * per, (sample + 1) * per) as Tensor['data'] };
+    const t: Tensor = { dtype: target.dtype, shape: [1, ...target.shape.slice(1)], data: target.data.subarray(sample * inner, (sample + 1) * inner) as Tensor['data'] };
+    const one = await run(spec, x, t, weight, spec.reduction);
+    const nll = await run(spec, logOfSoftmax(x), t, weight, spec.reduction, 'nll_loss');
+    const at = element - sample * inner;
+    const pick = (r: LossResult) => (r.loss !== null ? r.loss : r.values ? r.values[at] : null);
+    return { ...base, decomposed: pick(nll), fused: pick(one), sampleOnly: sample };
+  }
   const logp = logOfSoftmax(input);
   const nll = await run(spec, logp, target, weight, spec.reduction, 'nll_loss');
   const pick = (r: LossResult) => (r.loss !== null ? r.loss : r.values ? r.values[element] : null);
   return { ...base, decomposed: pick(nll), fused: pick(fused) };
 }
+
+/** Inputs larger than this are decomposed one sample at a time (see stepsOf). */
+const STEPS_FULL_LIMIT = 8 * 1024 * 1024;
 
 function elementOffset(input: Tensor, element: number, k: number): number {
   const classes = classCount(input.shape);

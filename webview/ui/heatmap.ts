@@ -9,6 +9,8 @@ export interface HeatmapData {
   /** [N, H, W]. */
   readonly shape: readonly number[];
   readonly ignored?: Uint8Array;
+  /** The finite [min, max] over the batch when already known (the worker computes it). */
+  readonly range?: readonly [number, number];
 }
 
 function cssVar(name: string): string {
@@ -25,7 +27,7 @@ export class Heatmap {
   private sample = 0;
 
   constructor(private readonly data: HeatmapData) {
-    this.range = finiteRange(data.values, data.ignored);
+    this.range = data.range ? [data.range[0], data.range[1]] : finiteRange(data.values, data.ignored);
     this.element = document.createElement('div');
     this.element.className = 'heatmap';
     const figure = document.createElement('div');
