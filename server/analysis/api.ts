@@ -119,6 +119,8 @@ export interface LossCall {
   readonly labelSmoothing?: number;
   /** Known sizes of symbolic dims in scope (`C` → 21), for filling random inputs. */
   readonly knownDims: Readonly<Record<string, number>>;
+  /** What the call expects of its target, in words (`class indices [N, H, W] int64 in [0, 21)`), for hover. */
+  readonly expectation?: string;
 }
 
 export interface FileAnalysis {

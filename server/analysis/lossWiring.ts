@@ -223,6 +223,7 @@ export function callLoss(interp: Interpreter, fn: LossFunction, profile: Profile
     ...(numberOf(input.ignoreIndex) !== undefined ? { ignoreIndex: numberOf(input.ignoreIndex) } : {}),
     ...(numberOf(input.labelSmoothing) !== undefined ? { labelSmoothing: numberOf(input.labelSmoothing) } : {}),
     knownDims: interp.knownDims(),
+    ...(result.expectation ? { expectation: result.expectation } : {}),
   };
   interp.recordLossCall(record);
   return result.output ?? { kind: 'tensor', shape: undefined, dtype: undefined };

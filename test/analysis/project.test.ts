@@ -142,6 +142,7 @@ function step(logits: any, masks: any) {
     expect(call.ignoreIndex).toBe(255);
     expect(call.reduction).toBe('sum');
     expect(call.knownDims).toEqual({ C: 21 });
+    expect(call.expectation).toMatch(/\[N, H, W\]/);
     expect(text.slice(call.range.start, call.range.end)).toBe('criterion.forward(logits, masks)');
   });
 

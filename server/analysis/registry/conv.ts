@@ -22,6 +22,8 @@ export function pair(v: Value | undefined, fallback?: number): [number, number] 
 
 /** PyTorch's output size: floor((H + 2p - d(k-1) - 1) / s) + 1. Symbolic H stays symbolic. */
 export function convOut(h: Dim, k: number, s: number, p: number, d: number): Dim {
+  // The common pooling case (window = stride, no padding): floor((H - k) / k) + 1 = H // k, printed as such.
+  if (p === 0 && d === 1 && k === s && h.kind !== 'const') return floorDivDims(h, constDim(k));
   const span = subDims(addDims(h, constDim(2 * p)), constDim(d * (k - 1) + 1));
   return addDims(s === 1 ? span : floorDivDims(span, constDim(s)), constDim(1));
 }
