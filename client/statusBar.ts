@@ -19,12 +19,29 @@ export class StatusBar implements vscode.Disposable {
   }
 
   setClientState(state: ClientState): void {
+    if (this.analysingTimer !== undefined) clearTimeout(this.analysingTimer);
+    this.analysingTimer = undefined;
     this.clientState = state;
     if (state !== 'running') this.server = undefined;
     this.render();
   }
 
+  /** "analysing" shows only when an analysis outlasts this: quick ones must not flicker at every keystroke. */
+  private static readonly ANALYSING_DELAY_MS = 300;
+  private analysingTimer: ReturnType<typeof setTimeout> | undefined;
+
   setServerStatus(status: ServerStatusParams): void {
+    if (this.analysingTimer !== undefined) clearTimeout(this.analysingTimer);
+    this.analysingTimer = undefined;
+    if (status.state === 'analysing' && this.server?.state === 'ready') {
+      // Keep the last counts on screen; switch to the spinner only if the analysis takes a while.
+      this.analysingTimer = setTimeout(() => {
+        this.analysingTimer = undefined;
+        this.server = status;
+        this.render();
+      }, StatusBar.ANALYSING_DELAY_MS);
+      return;
+    }
     this.server = status;
     this.render();
   }
@@ -66,6 +83,7 @@ export class StatusBar implements vscode.Disposable {
   }
 
   dispose(): void {
+    if (this.analysingTimer !== undefined) clearTimeout(this.analysingTimer);
     this.item.dispose();
   }
 }
