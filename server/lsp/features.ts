@@ -134,6 +134,8 @@ function lossHover(call: LossCall): string {
   if (call.ignoreIndex !== undefined) opts.push(`ignore index ${call.ignoreIndex}`);
   if (call.labelSmoothing !== undefined) opts.push(`label smoothing ${call.labelSmoothing}`);
   if (opts.length > 0) lines.push(`- ${opts.join(', ')}`);
+  const known = Object.entries(call.knownDims);
+  if (known.length > 0) lines.push(`- known sizes: ${known.map(([name, value]) => `${code(name)} = ${value}`).join(', ')}`);
   const expected = expectedTarget(call);
   if (expected) lines.push('', `Expects target: ${expected}`);
   return lines.join('\n');
