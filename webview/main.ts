@@ -381,7 +381,7 @@ class LossPanel {
     detail.id = `${role}-detail`;
     if (choice.kind === 'file') {
       const fileChoices: ui.Choice[] = this.files.map(f => ({ value: f.fileId, label: f.label + (f.byteLength !== undefined ? ` (${formatBytes(f.byteLength)})` : '') }));
-      const fileDd = ui.dropdown(fileChoices.length ? fileChoices : [{ value: '', label: 'No .npy/.npz/.safetensors in the workspace' }], choice.fileId ?? '', { id: `${role}-file`, label: `${ROLE_LABEL[role]} file` });
+      const fileDd = ui.sized(ui.dropdown(fileChoices.length ? fileChoices : [{ value: '', label: 'No .npy/.npz/.safetensors in the workspace' }], choice.fileId ?? '', { id: `${role}-file`, label: `${ROLE_LABEL[role]} file` }), 'wide');
       ui.onEdit(fileDd, () => {
         this.update({ sources: { ...this.state.sources, [role]: { kind: 'file', fileId: fileDd.value, array: '' } } }, { run: false });
         void this.refreshArrays(role, fileDd.value);
@@ -391,7 +391,7 @@ class LossPanel {
       detail.append(fileDd, browse);
       const arrays = choice.fileId ? this.arrays.get(choice.fileId) : undefined;
       if (arrays && arrays.length > 1) {
-        const arr = ui.dropdown(arrays.map(a => ({ value: a.name, label: `${a.name} ${formatShape(a.shape)} ${a.dtype}` })), choice.array ?? '', { id: `${role}-array`, label: `${ROLE_LABEL[role]} array` });
+        const arr = ui.sized(ui.dropdown(arrays.map(a => ({ value: a.name, label: `${a.name} ${formatShape(a.shape)} ${a.dtype}` })), choice.array ?? '', { id: `${role}-array`, label: `${ROLE_LABEL[role]} array` }), 'wide');
         ui.onEdit(arr, () => this.update({ sources: { ...this.state.sources, [role]: { ...choice, array: arr.value } } }, { run: false }));
         detail.append(arr);
       } else if (arrays && arrays.length === 1) {
@@ -450,7 +450,7 @@ class LossPanel {
     row.id = 'dims';
     row.append(el('span', 'dims-label', 'Sizes'));
     for (const s of symbols) {
-      const f = ui.textField(String(this.state.dims[s] ?? ''), { id: `dim-${s.replace(/\W/g, '_')}`, label: `size of ${s}`, size: 4 });
+      const f = ui.sized(ui.textField(String(this.state.dims[s] ?? ''), { id: `dim-${s.replace(/\W/g, '_')}`, label: `size of ${s}`, size: 4 }), 'compact');
       ui.onEdit(f, () => {
         try {
           const v = parseDimValue(s, f.value);
@@ -463,7 +463,7 @@ class LossPanel {
       wrap.append(el('span', 'dim-name', `${s} =`), f);
       row.append(wrap);
     }
-    const seed = ui.textField(String(this.state.seed), { id: 'seed', label: 'Random seed', size: 4 });
+    const seed = ui.sized(ui.textField(String(this.state.seed), { id: 'seed', label: 'Random seed', size: 4 }), 'compact');
     ui.onEdit(seed, () => {
       if (/^\d+$/.test(seed.value.trim())) this.update({ seed: Number(seed.value) });
     });
@@ -490,6 +490,7 @@ class LossPanel {
     const kind = ui.dropdown([{ value: 'index', label: 'class indices' }, { value: 'probability', label: 'class probabilities' }], s.targetKind, { id: 'target-kind', label: 'Target kind' });
     ui.onEdit(kind, () => this.update({ targetKind: kind.value as PanelState['targetKind'] }));
     const field = (label: string, control: HTMLElement) => {
+      ui.sized(control, 'fill');
       const f = el('div', 'field');
       const l = el('label', undefined, label);
       l.htmlFor = control.id;

@@ -24,7 +24,32 @@ export function loadToolkit(webviewBase: string): Promise<void> {
     setTimeout(() => reject(new Error(`${TOOLKIT_FILE} did not define its components within 10 s`)), 10_000);
   });
   document.head.appendChild(script);
+  adoptSizing();
   return Promise.race([Promise.all(TAGS.map(t => customElements.whenDefined(t))).then(() => undefined), failed]);
+}
+
+/**
+ * How the panel sizes the library's elements, kept here with the only code that knows their tag
+ * names and design tokens. A constructed stylesheet: CSP governs neither it nor the toolkit's own.
+ * The panel marks controls by role (`compact`, `fill`) and this maps the roles to the library.
+ */
+function adoptSizing(): void {
+  const sheet = new CSSStyleSheet();
+  sheet.replaceSync(`
+    vscode-text-field.compact { --input-min-width: 48px; width: 72px; }
+    vscode-text-field.fill, vscode-dropdown.fill { --input-min-width: 60px; width: 100%; }
+    vscode-dropdown.wide { min-width: 160px; max-width: 100%; }
+    vscode-progress-ring { height: 20px; width: 20px; flex: none; }
+  `);
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, sheet];
+}
+
+/** Size roles a control can take (see adoptSizing). */
+export type SizeRole = 'compact' | 'fill' | 'wide';
+
+export function sized<T extends HTMLElement>(control: T, role: SizeRole): T {
+  control.classList.add(role);
+  return control;
 }
 
 export interface Choice {
