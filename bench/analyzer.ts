@@ -9,10 +9,13 @@ import { join } from 'node:path';
 import ts from 'typescript';
 import { analyzeText } from '../server/analysis/index';
 import { median } from './data';
+import { generateProgram as generateCleanProgram, JS_PYTORCH_SHIM } from '../test/helpers/generateProgram';
 import { JS_PYTORCH_DECLARATIONS, generateProgram } from './generateProgram';
 import { fmt, table } from './machine';
 
 export interface AnalyzerResult {
+  /** Which generated file. */
+  readonly file: string;
   readonly lines: number;
   readonly diagnostics: number;
   readonly shapes: number;
@@ -33,16 +36,56 @@ export interface AnalyzerResult {
 
 interface Sample { readonly wall: number; readonly cpu: number }
 
-export async function analyzerBench(opts: { root: string; quick: boolean; log: (line: string) => void }): Promise<AnalyzerResult> {
+/** A generated file to check, with the declarations that let tsc resolve its imports. */
+interface BenchInput {
+  readonly label: string;
+  readonly text: string;
+  readonly declarations: string;
+  readonly description: string;
+}
+
+/**
+ * Two generated files: the analysis-core helper's clean training file (`test/helpers/generateProgram.ts`,
+ * js-pytorch declared as `any`, so tsc's share is mostly its libraries) and this folder's file with
+ * a typed js-pytorch declaration (tsc checks every call) and deliberate shape errors (the analysis
+ * reports them).
+ */
+export async function analyzerBench(opts: { root: string; quick: boolean; log: (line: string) => void }): Promise<AnalyzerResult[]> {
+  const lines = opts.quick ? 1000 : 4000;
+  const typed = generateProgram(lines);
+  const inputs: BenchInput[] = [
+    {
+      label: 'test/helpers/generateProgram.ts (clean; js-pytorch as any)',
+      text: generateCleanProgram({ lines }),
+      declarations: JS_PYTORCH_SHIM,
+      description: 'the analysis-core generator: annotated modules, helpers, training loops; checks clean',
+    },
+    {
+      label: 'bench/generateProgram.ts (typed js-pytorch; deliberate errors)',
+      text: typed.text,
+      declarations: JS_PYTORCH_DECLARATIONS,
+      description: `${typed.blocks} functions, ${typed.brokenBlocks} with a deliberate shape error`,
+    },
+  ];
+  const results: AnalyzerResult[] = [];
+  for (const input of inputs) {
+    opts.log('');
+    opts.log(`-- ${input.label}`);
+    results.push(await measureFile(opts, input));
+  }
+  return results;
+}
+
+async function measureFile(opts: { root: string; quick: boolean; log: (line: string) => void }, input: BenchInput): Promise<AnalyzerResult> {
   const { log } = opts;
   const reps = opts.quick ? 3 : 7;
-  const program = generateProgram(opts.quick ? 1000 : 4000);
+  const program = { text: input.text, lines: input.text.split('\n').length };
   const dir = mkdtempSync(join(tmpdir(), 'tl-analyzer-bench-'));
   try {
     const file = join(dir, 'train.ts');
     const decls = join(dir, 'js-pytorch.d.ts');
     writeFileSync(file, program.text);
-    writeFileSync(decls, JS_PYTORCH_DECLARATIONS);
+    writeFileSync(decls, input.declarations);
     const compilerOptions: ts.CompilerOptions = {
       noEmit: true, strict: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext,
       moduleResolution: ts.ModuleResolutionKind.Bundler, types: [], skipLibCheck: false,
@@ -93,6 +136,7 @@ export async function analyzerBench(opts: { root: string; quick: boolean; log: (
     }
     const med = (xs: Sample[], k: keyof Sample) => median(xs.map(x => x[k]));
     const result: AnalyzerResult = {
+      file: input.label,
       lines: program.lines,
       diagnostics: first!.diagnostics.length,
       shapes: first!.shapes.length,
@@ -106,7 +150,7 @@ export async function analyzerBench(opts: { root: string; quick: boolean; log: (
       tscDiagnostics,
       reps,
     };
-    log(`file: ${result.lines} lines, ${program.blocks} functions (${program.brokenBlocks} with a deliberate shape error); ` +
+    log(`file: ${result.lines} lines, ${input.description}; ` +
       `the analysis found ${result.diagnostics} diagnostics and ${result.shapes} shapes; tsc reports ${tscDiagnostics} type errors`);
     const r = result;
     log(table(['measure', 'wall ms', 'CPU ms', 'analyzer ÷ this (wall)', '(CPU)'], [

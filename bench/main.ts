@@ -32,7 +32,7 @@ export interface BenchResults {
   readonly startedAt: string;
   engine?: EngineRow[];
   readers?: ReaderRow[];
-  analyzer?: AnalyzerResult;
+  analyzer?: AnalyzerResult[];
   lsp?: unknown;
   readonly problems: string[];
 }
