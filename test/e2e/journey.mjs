@@ -131,23 +131,22 @@ async function stepHover(state) {
   if (!logitsName) throw new Error(`cannot find the logits argument in line ${line}: ${lineText.trim()}`);
   await page.keyboard.press('Escape');
   await revealLine(page, line);
-  const token = lineLocator(page, line).then((l) => l.locator('span > span', { hasText: new RegExp(`^${escapeRe(logitsName)}$`) }).first());
-  const tok = await token;
-  await tok.waitFor({ timeout: FEATURE_TIMEOUT });
-  // Move away first so the hover is a fresh one for this token.
-  await page.mouse.move(5, 5);
-  await tok.hover();
-  // The class dim shows as the example names it: `C`, `N_CLASSES`, or its value when bound to a constant.
+  // Lines move while the editor settles (a CodeLens row appears above the call), so the token is found
+  // and hovered in one step, by its on-screen box, and retried until the hover shows.
   const hover = page.locator('.monaco-hover:not(.hidden)', { hasText: /\[N, \w+, H, W\]/ }).first();
-  let hoverText;
-  try {
-    await hover.waitFor({ timeout: 30_000 });
-    hoverText = oneLine(await hover.innerText());
-    await page.screenshot({ path: path.join(state.artifacts, 'journey-3-hover-widget.png') }).catch(() => {});
-  } catch {
+  const shown = await waitFor(async () => {
+    const box = await tokenBox(page, line, logitsName);
+    if (!box) return null;
+    await page.mouse.move(5, 5);
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    return (await hover.waitFor({ timeout: 5_000 }).then(() => true).catch(() => null));
+  }, FEATURE_TIMEOUT, 500);
+  if (!shown) {
     const seen = await page.locator('.monaco-hover:not(.hidden)').allInnerTexts().catch(() => []);
-    throw new Error(`hovering "${logitsName}" on line ${line} did not show [N, <classes>, H, W] within 30 s; hover: ${JSON.stringify(seen.map(oneLine))}`);
+    throw new Error(`hovering "${logitsName}" on line ${line} did not show [N, <classes>, H, W] within ${FEATURE_TIMEOUT / 1000} s; hover: ${JSON.stringify(seen.map(oneLine))}`);
   }
+  const hoverText = oneLine(await hover.innerText());
+  await page.screenshot({ path: path.join(state.artifacts, 'journey-3-hover-widget.png') }).catch(() => {});
   await page.mouse.move(5, 5);
   await page.keyboard.press('Escape');
 
@@ -184,6 +183,9 @@ async function stepQuickFix(state) {
     await page.keyboard.press('ArrowDown');
   }
   if (!/squeeze\(1\)/.test(await focused.innerText({ timeout: 2_000 }).catch(() => ''))) throw new Error(`could not move the focus to "${title}" in the quick fix menu`);
+  // The lens above the call as it is now: after the fix VS Code must render a new one for the fixed call.
+  state.lensBeforeFix = await editor(page).locator('.codelens-decoration a', { hasText: /Evaluate loss/ }).first()
+    .elementHandle({ timeout: 5_000 }).catch(() => null);
   await page.keyboard.press('Enter');
   // The edit lands in the editor, then the server re-analyses: the squiggle and the Problems row go.
   const applied = await waitForLine(page, state.lossLine, (l) => /squeeze\(1\)/.test(l.text), 15_000);
@@ -215,6 +217,13 @@ async function stepLossRandom(state) {
   } catch {
     const all = await editor(page).locator('.codelens-decoration').allInnerTexts().catch(() => []);
     throw new Error(`no "Evaluate loss…" CodeLens within ${FEATURE_TIMEOUT / 1000} s; CodeLenses: ${JSON.stringify(all)}`);
+  }
+  if (state.fixed && state.lensBeforeFix) {
+    // VS Code re-requests CodeLenses some time after an edit (longer under load: 8 s was not enough at
+    // load 20); until then the old lens, with the pre-fix call as its argument, is what a click runs.
+    // A person waits until the editor has caught up: so does the test, up to the feature timeout.
+    const refreshed = await waitFor(() => state.lensBeforeFix.evaluate((e) => !e.isConnected), FEATURE_TIMEOUT);
+    if (!refreshed) throw new Error(`the Evaluate loss… CodeLens was not re-rendered within ${FEATURE_TIMEOUT / 1000} s of the fix: it still carries the pre-fix call`);
   }
   await lens.click();
   const panel = webviewContent(page);
@@ -362,11 +371,19 @@ async function revealLine(page, line) {
   await page.waitForTimeout(300);
 }
 
-async function lineLocator(page, line) {
-  const lines = (await scanEditor(page)) ?? [];
-  const entry = lines.find((l) => l.line === line);
-  if (!entry) throw new Error(`line ${line} is not rendered`);
-  return editor(page).locator(`.view-lines > .view-line[style*="top:${entry.top}"]`).first();
+/** The on-screen box of the token `name` on line `line` of the editor, or null when it is not rendered. */
+async function tokenBox(page, line, name) {
+  return page.evaluate(([line, name]) => {
+    const ed = document.querySelector('.editor-instance .monaco-editor');
+    if (!ed) return null;
+    const num = [...ed.querySelectorAll('.margin-view-overlays > div')].find((d) => d.querySelector('.line-numbers')?.textContent.trim() === String(line));
+    if (!num) return null;
+    const view = [...ed.querySelectorAll('.view-lines > .view-line')].find((v) => v.style.top === num.style.top);
+    const span = view && [...view.querySelectorAll('span > span')].find((t) => t.textContent === name);
+    if (!span) return null;
+    const r = span.getBoundingClientRect();
+    return r.width > 0 ? { x: r.x, y: r.y, width: r.width, height: r.height } : null;
+  }, [line, name]);
 }
 
 /**
