@@ -378,6 +378,7 @@ export class Session {
     // the next edit's timer, a result is published only with the version it was computed for). Real
     // mid-run cancellation needs the analysis in a worker thread; the token is here for that day.
     const token = { isCancellationRequested: false };
+    const started = performance.now();
     let analysis: FileAnalysis;
     try {
       analysis = this.analyzer.analyze(fileName, token);
@@ -388,6 +389,10 @@ export class Session {
     // Diagnostics about other files (an import's annotation) belong to those files' own analyses.
     const diagnostics = analysis.diagnostics.filter(d => d.fileName === fileName);
     const lsp = diagnostics.map((d, i) => toLspDiagnostic(doc, d, i, this.files, this.convertOptions));
+    // Timings for `tensorLens.trace.server` (sent only while the client traces; free otherwise).
+    this.connection.tracer.log(
+      `analysed ${fileName} v${version} in ${(performance.now() - started).toFixed(1)} ms: ${lsp.length} diagnostics, ${analysis.shapes.length} shapes, ${analysis.lossCalls.length} loss calls`,
+    );
     const entry: CachedAnalysis = { version, generation: this.generation, analysis, diagnostics, lsp };
     this.cache.set(doc.uri, entry);
     return entry;

@@ -65,6 +65,8 @@ export class LspTestClient {
   readonly published = new Map<string, PublishDiagnosticsParams[]>();
   readonly messages: { type: number; message: string }[] = [];
   readonly logs: string[] = [];
+  /** `$/logTrace` messages (sent while `$/setTrace` is on). */
+  readonly traces: string[] = [];
   readonly notifications: { method: string; params: unknown }[] = [];
   readonly registrations: { method: string; registerOptions?: unknown }[] = [];
   refreshes = { inlayHint: 0, codeLens: 0 };
@@ -97,6 +99,10 @@ export class LspTestClient {
       this.messages.push(p);
       this.poke();
       return null;
+    });
+    c.onNotification('$/logTrace', (p: { message: string }) => {
+      this.traces.push(p.message);
+      this.poke();
     });
     c.onNotification('window/logMessage', (p: { message: string }) => {
       this.logs.push(p.message);

@@ -232,6 +232,19 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     expect(((await client.inlayHints(uri)) ?? []).length).toBeGreaterThan(0);
   });
 
+  it('traces analysis timings while the client traces (tensorLens.trace.server)', async () => {
+    await client.connection.sendNotification('$/setTrace', { value: 'messages' });
+    await client.replaceAll(uri, text + '\n');
+    const version = client.docs.get(uri)!.version;
+    await client.waitFor(() => client.traces.some(t => t.includes(`v${version} in `)), 'an analysis trace');
+    expect(client.traces.find(t => t.includes(`v${version} in `))).toMatch(/^analysed .*mask-with-channel-dim\.ts v\d+ in [\d.]+ ms: \d+ diagnostics/);
+    await client.connection.sendNotification('$/setTrace', { value: 'off' });
+    const before = client.traces.length;
+    await client.replaceAll(uri, text);
+    await client.diagnostics(uri);
+    expect(client.traces.length).toBe(before);
+  });
+
   it('reports the analyzer state for the status bar', async () => {
     const status = client.notifications.filter(n => n.method === 'tensorLens/serverStatus').map(n => n.params as { state: string; errors: number });
     expect(status.length).toBeGreaterThan(0);
