@@ -17,7 +17,7 @@ import { callLoss, lossFunctionFor, lossModuleFor } from './lossWiring';
 import { lookupLibraryCall, lookupMethod, snakeCase } from './registry';
 import { broadcastValues } from './registry/elementwise';
 import { symNames } from './registry/linalg';
-import type { OpArg, OpCall, OpContext } from './registry/types';
+import type { OpArg, OpCall, OpContext, OpFix } from './registry/types';
 import {
   numberValue, UNKNOWN_VALUE, type ClassValue, type Finding, type FixSpec, type FunctionValue, type InstanceValue,
   type LayerValue, type TensorValue, type Value,
@@ -290,10 +290,14 @@ export class Interpreter implements OpContext {
   }
 
   /** OpContext.report: a registry finding, placed on the call's subject. */
-  report(finding: Omit<Finding, 'subject'> & { subject: Finding['subject'] | 'self' }, call: OpCall): void {
+  report(finding: Omit<Finding, 'subject'> & { subject: Finding['subject'] | 'self' }, call: OpCall, fixes?: readonly OpFix[]): void {
     if (this.suppress > 0) return;
     const range = subjectRange(finding.subject, call);
-    this.emit(finding.code, finding.args, range, { reasonArgs: finding.reasonArgs, related: this.relatedFor(finding.dims) });
+    this.emit(finding.code, finding.args, range, {
+      reasonArgs: finding.reasonArgs,
+      related: this.relatedFor(finding.dims),
+      fixes: (fixes ?? []).map(f => ({ title: f.title, edits: [{ fileName: this.ir.fileName, range: f.range, newText: f.newText }], isPreferred: true })),
+    });
   }
 
   /** A loss rule's finding: range from the role map, fixes turned into edits. */
@@ -1122,7 +1126,7 @@ export class Interpreter implements OpContext {
     switch (obj.kind) {
       case 'tensor': {
         const op = lookupMethod(this.profile, name);
-        if (op) return op.entry.fn(this, { ...this.opCall(op.name, objArg, args, call.range, this.profile), methodForm: true });
+        if (op) return op.entry.fn(this, { ...this.opCall(op.name, objArg, args, call.range, this.profile), methodForm: true, nameRange });
         if (name === 'size' || name === 'shape') {
           if (args.length === 0) return this.member(obj, 'shape', undefined);
           const i = args[0].value.kind === 'number' && args[0].value.dim.kind === 'const' ? args[0].value.dim.value : undefined;

@@ -22,6 +22,12 @@ export interface TensorValue {
   /** Bounds on the element values when the values themselves are unknown (`randint(0, 21, …)`, `oneHot` → [0, 1]). */
   readonly valueRange?: { readonly min: number; readonly max: number };
   readonly producer?: Producer;
+  /**
+   * Element strides when the tensor is a non-contiguous view with fully known sizes (after
+   * `permute`/`transpose`); absent means contiguous or not tracked. Lets `view` apply PyTorch's
+   * stride-compatibility rule.
+   */
+  readonly strides?: readonly number[];
 }
 
 export function tensorValue(shape: Shape | undefined, dtype: Dtype | undefined, extra: Partial<TensorValue> = {}): TensorValue {

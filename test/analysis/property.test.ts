@@ -30,7 +30,7 @@ const torchOps: OpGen[] = [
   (x, r) => { const i = x.shape.indexOf(1); if (i < 0) return undefined; const s = [...x.shape]; s.splice(i, 1); return { code: `${x.name}.squeeze(${r(2) ? i : i - x.shape.length})`, shape: s }; },
   (x, r) => { const p = x.shape.map((_, i) => i); for (let i = p.length - 1; i > 0; i--) { const j = r(i + 1); [p[i], p[j]] = [p[j], p[i]]; } return { code: `${x.name}.permute(${p.join(', ')})`, shape: p.map(i => x.shape[i]) }; },
   (x, r) => { if (x.shape.length < 2) return undefined; const a = r(x.shape.length), b = r(x.shape.length); const s = [...x.shape]; [s[a], s[b]] = [s[b], s[a]]; return { code: `${x.name}.transpose(${a}, ${b})`, shape: s }; },
-  x => { if (x.shape.length === 0) return undefined; const last = x.shape[x.shape.length - 1]; if (last === 0) return undefined; return { code: `${x.name}.view(-1, ${last})`, shape: [prod(x.shape) / last, last] }; },
+  x => { if (x.shape.length === 0) return undefined; const last = x.shape[x.shape.length - 1]; if (last === 0) return undefined; return { code: `${x.name}.contiguous().view(-1, ${last})`, shape: [prod(x.shape) / last, last] }; },
   x => ({ code: `torch.reshape(${x.name}, [${prod(x.shape)}])`, shape: [prod(x.shape)] }),
   (x, r) => { if (x.shape.length === 0) return undefined; const st = r(x.shape.length); return { code: `${x.name}.flatten(${st})`, shape: [...x.shape.slice(0, st), prod(x.shape.slice(st))] }; },
   (x, r) => { if (x.shape.length === 0) return undefined; const d = r(x.shape.length); const keep = r(2) === 1; const s = keep ? x.shape.map((v, i) => (i === d ? 1 : v)) : x.shape.filter((_, i) => i !== d); return { code: `${x.name}.sum(${d}, ${keep})`, shape: s }; },

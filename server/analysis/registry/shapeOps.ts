@@ -6,7 +6,7 @@ import type { TensorValue, Value } from '../values';
 import {
   asInt, asIntList, asTensor, CAT_RANK, CAT_SIZES, checkDim, DIM_OUT_OF_RANGE, listText, PERMUTE_DUPLICATE,
   PERMUTE_LENGTH, rankOf, RESHAPE_TFJS, RESHAPE_TFJS_FRACTION, RESHAPE_TORCH, RESHAPE_TWO_INFERRED, sizesFrom,
-  SQUEEZE_TFJS, STACK_SIZES, STACK_TFJS, tensorOf, tfjsShapeText, TRANSPOSE_TFJS,
+  SQUEEZE_TFJS, STACK_SIZES, STACK_TFJS, tensorOf, tfjsShapeText, TRANSPOSE_TFJS, VIEW_STRIDES,
   type OpCall, type OpContext, type OpEntry,
 } from './types';
 
@@ -100,7 +100,54 @@ function permute(ctx: OpContext, call: OpCall): Value {
     ctx.report({ code: PERMUTE_DUPLICATE, args: [], subject: 'call' }, call);
     return keep(t, undefined);
   }
-  return keep(t, wrapped.map(i => dims[i]), { values: undefined, producer: { op: 'permute' } });
+  return keep(t, wrapped.map(i => dims[i]), { values: undefined, producer: { op: 'permute' }, strides: permutedStrides(t, dims, wrapped) });
+}
+
+/** Strides of `permute(order)` on a tensor with known sizes (and known strides, or contiguous). */
+function permutedStrides(t: TensorValue, dims: readonly Dim[], order: readonly number[]): number[] | undefined {
+  if (!dims.every(d => d.kind === 'const')) return undefined;
+  const sizes = dims.map(d => (d as { value: number }).value);
+  const base = t.strides ?? contiguousStrides(sizes);
+  const out = order.map(i => base[i]);
+  return out.every((s, i) => s === contiguousStrides(order.map(j => sizes[j]))[i]) ? undefined : out;
+}
+
+function contiguousStrides(sizes: readonly number[]): number[] {
+  const out = new Array<number>(sizes.length);
+  let acc = 1;
+  for (let i = sizes.length - 1; i >= 0; i--) {
+    out[i] = acc;
+    acc *= Math.max(sizes[i], 1);
+  }
+  return out;
+}
+
+/**
+ * PyTorch's `computeStride` (aten/src/ATen/TensorUtils.cpp): whether a view of `oldShape` with
+ * `oldStride` can take `newShape` without copying. False means `view` raises.
+ */
+export function viewCompatible(oldShape: readonly number[], oldStride: readonly number[], newShape: readonly number[]): boolean {
+  if (oldShape.some(s => s === 0)) return true;
+  let viewD = newShape.length - 1;
+  let chunkBaseStride = oldStride[oldStride.length - 1] ?? 1;
+  let tensorNumel = 1;
+  let viewNumel = 1;
+  for (let tensorD = oldShape.length - 1; tensorD >= 0; tensorD--) {
+    tensorNumel *= oldShape[tensorD];
+    if (tensorD === 0 || (oldShape[tensorD - 1] !== 1 && oldStride[tensorD - 1] !== tensorNumel * chunkBaseStride)) {
+      while (viewD >= 0 && (viewNumel < tensorNumel || newShape[viewD] === 1)) {
+        viewNumel *= newShape[viewD];
+        viewD--;
+      }
+      if (viewNumel !== tensorNumel) return false;
+      if (tensorD > 0) {
+        chunkBaseStride = oldStride[tensorD - 1];
+        tensorNumel = 1;
+        viewNumel = 1;
+      }
+    }
+  }
+  return viewD === -1;
 }
 
 /** torch `transpose(d0, d1)` swaps two dims; `.t()` on ≤2-D tensors. */
@@ -108,7 +155,11 @@ function transposeTorch(ctx: OpContext, call: OpCall): Value {
   const t = asTensor(call.self?.value);
   const dims = fixedDims(t);
   if (!t || !dims) return keep(t, undefined);
-  if (call.args.length === 0) return keep(t, dims.length <= 2 ? [...dims].reverse() : undefined);
+  if (call.args.length === 0) {
+    if (dims.length > 2) return keep(t, undefined);
+    const order = dims.map((_, i) => dims.length - 1 - i);
+    return keep(t, [...dims].reverse(), { values: undefined, strides: permutedStrides(t, dims, order) });
+  }
   const a = asInt(call.args[0]?.value), b = asInt(call.args[1]?.value);
   if (a === undefined || b === undefined) return keep(t, undefined);
   const wa = checkDim(ctx, call, a, dims.length, 'arg0');
@@ -116,7 +167,8 @@ function transposeTorch(ctx: OpContext, call: OpCall): Value {
   if (wa === undefined || wb === undefined) return keep(t, undefined);
   const out = [...dims];
   [out[wa], out[wb]] = [out[wb], out[wa]];
-  return keep(t, out, { values: undefined });
+  const order = dims.map((_, i) => (i === wa ? wb : i === wb ? wa : i));
+  return keep(t, out, { values: undefined, strides: permutedStrides(t, dims, order) });
 }
 
 /**
@@ -143,6 +195,7 @@ function reshape(ctx: OpContext, call: OpCall): Value {
       else ctx.report({ code: RESHAPE_TFJS, args: [formatDim(total), tfjsShapeText(target)], subject: 'arg0' }, call);
       return keep(t, undefined);
     }
+    if (!checkViewStrides(ctx, call, t, target)) return keep(t, undefined);
     return keep(t, target, { values: t?.values });
   }
   if (!total) return keep(t, target.map((d, i) => (i === inferred[0] ? UNKNOWN_DIM : d)));
@@ -156,7 +209,24 @@ function reshape(ctx: OpContext, call: OpCall): Value {
   const q = others.kind === 'unknown' ? UNKNOWN_DIM : divDims(total, others);
   // A quotient that is not a clean polynomial is an opaque atom; still better than unknown for display,
   // but it must never make a check fire, and opaque atoms compare equal only to themselves.
-  return keep(t, target.map((d, i) => (i === inferred[0] ? q : d)), { values: t?.values });
+  const result = target.map((d, i) => (i === inferred[0] ? q : d));
+  if (!checkViewStrides(ctx, call, t, result)) return keep(t, undefined);
+  return keep(t, result, { values: t?.values });
+}
+
+/**
+ * `view` (not `reshape`) on a permuted tensor: PyTorch raises when the new shape would merge dims
+ * that are no longer adjacent in memory. Only with every size known.
+ */
+function checkViewStrides(ctx: OpContext, call: OpCall, t: TensorValue | undefined, result: readonly Dim[]): boolean {
+  if (call.name !== 'view' || ctx.profile !== 'torch' || !t?.strides || !t.shape) return true;
+  if (!t.shape.dims.every(d => d.kind === 'const') || !result.every(d => d.kind === 'const')) return true;
+  const oldShape = t.shape.dims.map(d => (d as { value: number }).value);
+  const newShape = result.map(d => (d as { value: number }).value);
+  if (viewCompatible(oldShape, t.strides, newShape)) return true;
+  const fixes = call.nameRange ? [{ title: 'Use `.reshape(…)`, which copies when it must', range: call.nameRange, newText: 'reshape' }] : [];
+  ctx.report({ code: VIEW_STRIDES, args: [], subject: 'call' }, call, fixes);
+  return false;
 }
 
 /** torch `flatten(start = 0, end = -1)`; `nn.Flatten` uses start = 1. TF.js `x.flatten()` is 1-D. */

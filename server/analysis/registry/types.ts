@@ -26,12 +26,21 @@ export interface OpCall {
   readonly range: TextRange;
   /** `x.op(…)` rather than `lib.op(x, …)` (only `where` reads its arguments differently). */
   readonly methodForm?: boolean;
+  /** The op's name as written at the call (`view` in `x.view(…)`), for fixes that rename it. */
+  readonly nameRange?: TextRange;
+}
+
+/** A fix a shape function can offer directly: one replacement in the file. */
+export interface OpFix {
+  readonly title: string;
+  readonly range: TextRange;
+  readonly newText: string;
 }
 
 export interface OpContext {
   readonly profile: Profile;
   /** Reports a finding; `subject` picks the range (`'call'`, `'arg0'`, … or `'self'`). */
-  report(finding: Finding | (Omit<Finding, 'subject'> & { subject: Finding['subject'] | 'self' }), call: OpCall): void;
+  report(finding: Finding | (Omit<Finding, 'subject'> & { subject: Finding['subject'] | 'self' }), call: OpCall, fixes?: readonly OpFix[]): void;
   /** Calls a callable value (a layer inside `nn.Sequential`) with one tensor argument. */
   callValue(callee: Value, arg: OpArg, call: OpCall): Value;
 }
@@ -162,6 +171,7 @@ export const RESHAPE_TFJS_FRACTION = 'TL3020';
 export const STACK_TFJS = 'TL3021';
 export const SQUEEZE_TFJS = 'TL3022';
 export const TRANSPOSE_TFJS = 'TL3023';
+export const VIEW_STRIDES = 'TL3024';
 
 /** `[2, 3]` with dims printed in the user's own names. */
 export function listText(dims: readonly Dim[]): string {
