@@ -171,12 +171,17 @@ async function memberBytes(fileName: string, bytes: Uint8Array, m: ZipMember, ma
   return out;
 }
 
-/** Inflates into a buffer of exactly `size` bytes, failing as soon as the stream would overrun it. */
+/**
+ * Inflates a member declared as `size` bytes, failing as soon as the stream would overrun it. The
+ * buffer grows with the data actually produced (doubling, capped at `size`), so a header that lies
+ * about the size costs memory only for bytes the compressed data really expands to.
+ */
 async function inflateRaw(fileName: string, where: string, compressed: Uint8Array, size: number): Promise<Uint8Array> {
   if (typeof DecompressionStream === 'undefined') {
     throw new TensorFileError(fileName, `${where} is deflated and this runtime has no DecompressionStream`);
   }
-  const out = new Uint8Array(size);
+  // Typical .npy data deflates 1–4×; start near that and grow when it expands further.
+  let out = new Uint8Array(Math.min(size, 4 * compressed.length + 65536));
   let filled = 0;
   let stream: ReadableStream<Uint8Array>;
   try {
@@ -198,6 +203,11 @@ async function inflateRaw(fileName: string, where: string, compressed: Uint8Arra
       if (done) break;
       if (filled + value.length > size) {
         throw new TensorFileError(fileName, `${where} inflates to more than its declared ${size} bytes`);
+      }
+      if (filled + value.length > out.length) {
+        const grown = new Uint8Array(Math.min(size, Math.max(2 * out.length, filled + value.length)));
+        grown.set(out.subarray(0, filled));
+        out = grown;
       }
       out.set(value, filled);
       filled += value.length;

@@ -438,6 +438,12 @@ describe('corrupted and lying files', () => {
     expect((await readError('lie.npz', zip)).message).toBe(`lie.npz: member 'a.npy' inflates to more than its declared 100 bytes`);
   });
 
+  it('.npz: a member that inflates to less than it declares is named with both sizes', async () => {
+    // 100 kB of zeros deflate to ~100 bytes; the directory claims 50 MB (within deflate's ratio).
+    const zip = buildZip([{ name: 'a.npy', data: new Uint8Array(100_000), deflate: true }], { lieSize: 50_000_000 });
+    expect((await readError('short.npz', zip)).message).toBe(`short.npz: member 'a.npy' inflates to 100000 bytes but declares 50000000`);
+  });
+
   it('.npz: an unsupported compression method and encryption are named', async () => {
     const zip = buildZip([{ name: 'a.npy', data: new Uint8Array(4), deflate: false }], { method: 12 });
     expect((await readError('bz.npz', zip)).message).toMatch(/uses ZIP compression method 12; only stored \(0\) and deflate \(8\)/);
