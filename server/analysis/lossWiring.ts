@@ -99,8 +99,9 @@ interface Gathered {
 
 /**
  * Options from a trailing object literal (either spelling) or positionally by kind: a tensor is the
- * weight, a string (or null) the reduction, numbers the ignore index then the smoothing (for the
- * cross-entropy family) — the order of PyTorch's keyword arguments.
+ * weight, a string the reduction, numbers the ignore index then the smoothing (for the
+ * cross-entropy family) — the order of PyTorch's keyword arguments. `null`/`undefined` placeholders
+ * are JavaScript's "not given", never Python's `None`.
  */
 function gatherTorch(fn: LossFunction, args: readonly CallArg[], ctorArgs: readonly CallArg[] | undefined): Gathered {
   const out: { -readonly [K in keyof Gathered]?: CallArg } = { input: args[0], target: args[1] };
@@ -122,7 +123,7 @@ function gatherTorch(fn: LossFunction, args: readonly CallArg[], ctorArgs: reado
       }
       const v = a.value;
       if (v.kind === 'tensor') out.weight ??= a;
-      else if (v.kind === 'string' || v.kind === 'null') out.reduction ??= a;
+      else if (v.kind === 'string') out.reduction ??= a;
       else if (v.kind === 'number') numbers.push(a);
     }
     const ce = fn === 'cross_entropy' || fn === 'nll_loss';
@@ -160,11 +161,11 @@ function knownNumber(a: CallArg | undefined): Known<number> | undefined {
   return v.kind === 'number' && v.dim.kind === 'const' ? known(v.dim.value) : UNKNOWN;
 }
 
-function knownReduction(a: CallArg | undefined, profile: Profile): Known<string | number> | undefined {
+function knownReduction(a: CallArg | undefined): Known<string | number> | undefined {
   if (!a) return undefined;
   const v = a.value;
   if (v.kind === 'string') return v.value !== undefined ? known(v.value) : UNKNOWN;
-  if (v.kind === 'null') return profile === 'torch' ? known('None') : undefined;
+  if (v.kind === 'null') return undefined;
   if (v.kind === 'number' && v.dim.kind === 'const') return known(v.dim.value);
   // `tf.Reduction.MEAN`
   if (v.kind === 'lib' && v.path.includes('Reduction')) return known(v.path[v.path.length - 1]);
@@ -193,7 +194,7 @@ export function callLoss(interp: Interpreter, fn: LossFunction, profile: Profile
     target: g.target?.value.kind === 'tensor' ? g.target.value : undefined,
     weight: tensorOrUnknown(present(g.weight)),
     weights: tensorOrUnknown(g.weights),
-    reduction: knownReduction(g.reduction, profile),
+    reduction: knownReduction(g.reduction),
     ignoreIndex: knownNumber(g.ignoreIndex),
     labelSmoothing: knownNumber(g.labelSmoothing),
   };
