@@ -439,7 +439,13 @@ class WasmEngine implements Engine {
       if (progress && (b % every === 0 || b === nBlocks)) progress(done, items);
     }
     const out = k.memory.buffer;
-    const copyOut = (ptr: number, len: number) => f64 ? new Float64Array(out, ptr, len).slice() : new Float32Array(out, ptr, len).slice();
+    // Copied as bytes: in Node 20 a float view's slice()/set() out of wasm memory took ~9 ms per
+    // 2.6 MB (element by element), a byte view's set() 0.2 ms.
+    const copyOut = (ptr: number, len: number) => {
+      const r = f64 ? new Float64Array(len) : new Float32Array(len);
+      new Uint8Array(r.buffer).set(new Uint8Array(out, ptr, len * es));
+      return r;
+    };
     return {
       partials,
       values: outp ? copyOut(outp, items) : undefined,
