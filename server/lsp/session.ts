@@ -233,6 +233,13 @@ export class Session {
       this.refreshCodeLenses();
       return;
     }
+    // A created file may be what an open file's unresolved import was waiting for (no dependency on it
+    // was ever recorded), and a deleted one may leave an import dangling: start the project afresh and
+    // re-analyse every open file. Creating and deleting files is rare next to editing them.
+    if (changes.some(c => c.type !== FileChangeType.Changed && isTypeScriptFile(uriToFileName(c.uri)))) {
+      this.configChanged(false);
+      return;
+    }
     for (const f of changed) this.scheduleImporters(f);
   }
 

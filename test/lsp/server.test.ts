@@ -409,6 +409,29 @@ describe('tensorLens.torchModules', () => {
   });
 });
 
+describe('a file created on disk', () => {
+  it('resolves an import that was dangling and re-analyses the importer', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tl-lsp-new-'));
+    try {
+      cpSync(join(FIXTURES, 'multi-file', 'train.ts'), join(dir, 'train.ts'));
+      const client = await LspTestClient.start({ root: dir, initializationOptions: { debounceMs: 20 } });
+      try {
+        const trainUri = fileUri(join(dir, 'train.ts'));
+        await client.open(trainUri, readFileSync(join(dir, 'train.ts'), 'utf8'));
+        expect((await client.diagnostics(trainUri)).filter(d => d.severity === 1)).toEqual([]); // ./losses does not exist yet
+        const n = client.publishedCount(trainUri);
+        cpSync(join(FIXTURES, 'multi-file', 'losses.ts'), join(dir, 'losses.ts'));
+        await client.changeWatchedFiles([{ uri: fileUri(join(dir, 'losses.ts')), type: 1 }]);
+        expect((await client.nextDiagnostics(trainUri, n)).filter(d => d.severity === 1).length).toBeGreaterThan(0);
+      } finally {
+        await client.shutdown();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a change on disk', () => {
   it('re-analyses the open files importing the changed file', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tl-lsp-disk-'));
