@@ -98,7 +98,7 @@ describe('analysis fuzz', () => {
     if (bundle) rmSync(bundle, { force: true });
   });
 
-  it(`never throws, hangs, exhausts memory or returns an unsound result (seed ${cfg.seed}, ${cfg.only ?? cfg.count} cases)`, async () => {
+  it(`never throws, hangs, exhausts memory or returns an unsound result (seed ${cfg.seed}, ${cfg.only !== undefined ? `case ${cfg.only} only` : `${cfg.count} cases`})`, async () => {
     const corpus = loadCorpus();
     const indices = cfg.only !== undefined ? [cfg.only] : Array.from({ length: cfg.count }, (_, i) => i);
     const times: number[] = [];
