@@ -22,14 +22,15 @@ export interface FuzzConfig {
 /**
  * FUZZ_COUNT (default 300: seconds, for `npm test`), FUZZ_SEED (a number, or `random`; default a fixed
  * seed when FUZZ_COUNT is unset, so `npm test` is deterministic, and a fresh one when it is set),
- * FUZZ_CASE (replay one case), FUZZ_CASE_MS (default 5000: generous for 2 busy cores).
+ * FUZZ_CASE (replay one case), FUZZ_CASE_MS (default 10000: the slowest pathological case took 1.4 s at
+ * load 15 on 2 cores; a hang is caught all the same).
  */
 export function fuzzConfig(env: NodeJS.ProcessEnv = process.env): FuzzConfig {
   const count = env.FUZZ_COUNT ? positiveInt(env.FUZZ_COUNT, 'FUZZ_COUNT') : 300;
   const seedText = env.FUZZ_SEED ?? (env.FUZZ_COUNT ? 'random' : '20261128');
   const seed = seedText === 'random' ? (Date.now() ^ (process.pid << 16)) >>> 0 : positiveInt(seedText, 'FUZZ_SEED', true);
   const only = env.FUZZ_CASE !== undefined ? positiveInt(env.FUZZ_CASE, 'FUZZ_CASE', true) : undefined;
-  const caseMs = env.FUZZ_CASE_MS ? positiveInt(env.FUZZ_CASE_MS, 'FUZZ_CASE_MS') : 5_000;
+  const caseMs = env.FUZZ_CASE_MS ? positiveInt(env.FUZZ_CASE_MS, 'FUZZ_CASE_MS') : 10_000;
   return { count, seed, only, caseMs };
 }
 
