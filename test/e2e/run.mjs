@@ -53,6 +53,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     await browser?.close().catch(() => {});
     await server?.stop().catch(() => {});
     killAllSync();
+    if (!args.keepState) fs.rmSync(STATE_DIR, { recursive: true, force: true });
     process.exit(130);
   });
 }
