@@ -44,7 +44,7 @@ interface Kernels {
   convertTargetsU8(src: number, dst: number, n: number, C: number, ignore: bigint): number;
   rowsT4(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
   rowsLong(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number): number;
-  spatial(xp: number, S: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number): number;
+  spatial(xp: number, S: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
   statsF32(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
   statsF64(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
   indexLossF32(xp: number, is: number, cs: number, C: number, n: number, tp: number, wp: number, mp: number, lsp: number, eps: number, outp: number): number;
@@ -364,7 +364,7 @@ class WasmEngine implements Engine {
     const lpp = plan.returnLogProb ? p : 0; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
     const mp = p; p = align(p + B * es + 64);
     const lsp = p; p = align(p + B * es + 64);
-    const scratch = p; p = align(p + C * 16 + 128); // rowsT4's column buffer
+    const scratch = p; p = align(p + Math.max(C * 16 + 128, 2 * 512 * 4 + 64)); // rowsT4's columns / spatial's tile
     // A zero-copy input may be the last allocation: keep its over-read slack inside the memory.
     this.ensure(Math.max(p, xp + xBytes + 3 * 4 * C + 64));
     const buf = k.memory.buffer;
@@ -412,7 +412,7 @@ class WasmEngine implements Engine {
       if (fused) {
         loss = rows
           ? (C <= T4_MAX_C ? k.rowsT4(x, t, wp, n, C, out, 0, 0, scratch) : k.rowsLong(x, t, wp, n, C, out, 0, 0))
-          : k.spatial(x, S, t, wp, n, C, out, 0, 0);
+          : k.spatial(x, S, t, wp, n, C, out, 0, 0, scratch);
       } else if (plan.kind === 'nll') {
         loss = f64 ? k.indexLossF64(x, is, cs, C, n, t, wp, 0, 0, 0, out) : k.indexLossF32(x, is, cs, C, n, t, wp, 0, 0, 0, out);
       } else {
@@ -463,7 +463,7 @@ class WasmEngine implements Engine {
       if (C <= T4_MAX_C) k.rowsT4(x, 0, 0, n, C, 0, mp, lsp, scratch);
       else k.rowsLong(x, 0, 0, n, C, 0, mp, lsp);
     } else {
-      k.spatial(x, S, 0, 0, n, C, 0, mp, lsp);
+      k.spatial(x, S, 0, 0, n, C, 0, mp, lsp, scratch);
     }
   }
 }
