@@ -21,8 +21,8 @@ export const LOSS_USAGE = `usage: tensor-lens loss --input x.npy --target y.npy 
 Evaluates PyTorch's F.cross_entropy (or F.nll_loss) with its exact semantics and error messages, or
 with --mode tfjs TF.js's tf.losses.softmaxCrossEntropy(target, input, weight, labelSmoothing, reduction)
 (reductions NONE, MEAN, SUM, SUM_BY_NONZERO_WEIGHTS, the default). Files: .npy, .npz, .safetensors or
-JSON nested arrays; name one array of a multi-array file as file.npz:name. Inputs of 4M elements or
-more run on a worker pool with one thread per core (--threads N to choose; the result is the same).
+JSON nested arrays; name one array of a multi-array file as file.npz:name. --threads N runs the
+evaluation on N worker threads (the result is bit-identical to one thread).
 Exit status: 0 evaluated, 1 PyTorch (or TF.js) raised an error (printed as on the Python side),
 2 usage or unreadable input.`;
 
@@ -39,9 +39,6 @@ export interface LossJson {
 type Evaluator = {
   [K in 'crossEntropy' | 'nllLoss' | 'softmaxCrossEntropyTfjs']: (...args: Parameters<EnginePool[K]>) => LossResult | Promise<LossResult>;
 } & { terminate?(): void };
-
-/** Inputs with at least this many elements are split across a worker pool (unless --threads says). */
-const PARALLEL_ELEMENTS = 1 << 22;
 
 interface Args {
   threads?: number;
@@ -92,8 +89,10 @@ export async function lossCommand(argv: readonly string[], io: LossIo = processI
     const weight = args.weight ? await readTensor(args.weight) : undefined;
     // The command owns its process, so it may use the fastest build (FMA) where Node has it behind a flag.
     enableRelaxedSimd();
-    // Large inputs go to a worker pool (one engine per core); the result is bit-identical either way.
-    const threads = args.threads ?? (input.data.length >= PARALLEL_ELEMENTS ? availableParallelism() : 1);
+    // --threads N splits the work across a worker pool (bit-identical result). Not the default: on a
+    // 2-core machine a one-shot pool (worker start-up, tier-up, shard copies) measured slower than one
+    // thread for every benchmark shape.
+    const threads = Math.min(args.threads ?? 1, availableParallelism() * 4);
     const engine: Evaluator = threads > 1 ? await createNodePool({ size: threads }) : await loadEngine();
     try {
       if (args.mode === 'tfjs') {
