@@ -6,9 +6,9 @@ import type { AnalysisHost, AnalysisOptions, CancellationToken, Diagnostic, File
 import { AnalysisCancelled } from './api';
 import { parseSignature } from './annotations';
 import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
-import { Interpreter, type ModuleResolver, type SignatureFunction } from './interpreter';
+import { IncrementalMismatch, Interpreter, unitFunctions, unitInfo, type IncrementalPlan, type InterpretResult, type ModuleResolver, type RunTrace, type SignatureFunction, type UnitInfo } from './interpreter';
 import type { IrModule } from './ir';
-import { parseTypeScript } from './typescript/frontend';
+import { parseTypeScriptIncremental, type ParsedSource } from './typescript/frontend';
 import type { FunctionValue, Value } from './values';
 
 export type * from './api';
@@ -30,6 +30,12 @@ interface CacheEntry {
   readonly result: FileAnalysis;
   /** Every other file whose text the result depended on (imports, transitively), with that text. */
   readonly deps: ReadonlyMap<string, string | undefined>;
+  /**
+   * The interpreter's record of the last run on a text without syntax errors (this one, or an earlier
+   * one while the file has a syntax error), the text and the dependencies it was for: what the next
+   * analysis may replay from.
+   */
+  readonly base?: { readonly text: string; readonly trace: RunTrace; readonly deps: ReadonlyMap<string, string | undefined> };
 }
 
 interface ExportsEntry {
@@ -44,9 +50,11 @@ export class AnalysisProject {
   private readonly open = new Map<string, string>();
   private readonly results = new Map<string, CacheEntry>();
   private readonly exportsCache = new Map<string, ExportsEntry>();
-  private readonly irCache = new Map<string, { text: string; ir: IrModule }>();
+  private readonly irCache = new Map<string, { text: string; ir: IrModule; parsed: ParsedSource }>();
   private userFunctions = new Map<string, FunctionValue>();
   private problems: ConfigProblem[] = [];
+  /** How the last `analyze` got its result (tests and traces read it). */
+  lastRun: 'cached' | 'incremental' | 'full' = 'full';
 
   constructor(private readonly host: AnalysisHost, private options: AnalysisOptions = {}) {
     this.setOptions(options);
@@ -104,8 +112,9 @@ export class AnalysisProject {
   private irOf(fileName: string, text: string): IrModule {
     const c = this.irCache.get(fileName);
     if (c && c.text === text) return c.ir;
-    const ir = parseTypeScript(fileName, text);
-    this.irCache.set(fileName, { text, ir });
+    // The previous tree of this file is handed to the incremental parser (which consumes it).
+    const { ir, parsed } = parseTypeScriptIncremental(fileName, text, c?.parsed);
+    this.irCache.set(fileName, { text, ir, parsed });
     return ir;
   }
 
@@ -117,11 +126,19 @@ export class AnalysisProject {
   analyze(fileName: string, token?: CancellationToken): FileAnalysis {
     const text = this.textOf(fileName) ?? '';
     const cached = this.results.get(fileName);
-    if (cached && cached.text === text && this.depsValid(cached.deps)) return cached.result;
+    if (cached && cached.text === text && this.depsValid(cached.deps)) {
+      this.lastRun = 'cached';
+      return cached.result;
+    }
+    const previous = cached?.base && this.depsValid(cached.base.deps) ? cached.base : undefined;
     const deps = new Map<string, string | undefined>();
     let result: FileAnalysis;
+    let base: CacheEntry['base'];
     try {
-      result = this.run(fileName, text, deps, token);
+      const out = this.run(fileName, text, deps, token, previous);
+      result = out.result;
+      // While the file has a syntax error, keep replaying from the last text without one.
+      base = out.trace ? { text, trace: out.trace, deps } : previous;
     } catch (e) {
       if (e instanceof AnalysisCancelled) throw e;
       // Outside any one function (the front end itself failed): one internal diagnostic for the file.
@@ -135,7 +152,7 @@ export class AnalysisProject {
         lossCalls: [],
       };
     }
-    this.results.set(fileName, { text, result, deps });
+    this.results.set(fileName, { text, result, deps, base });
     return result;
   }
 
@@ -194,10 +211,31 @@ export class AnalysisProject {
     }
   }
 
-  private run(fileName: string, text: string, deps: Map<string, string | undefined>, token?: CancellationToken): FileAnalysis {
+  private run(
+    fileName: string, text: string, deps: Map<string, string | undefined>, token: CancellationToken | undefined,
+    previous: { text: string; trace: RunTrace } | undefined,
+  ): { result: FileAnalysis; trace: RunTrace | undefined } {
     const ir = this.irOf(fileName, text);
-    const interp = new Interpreter(ir, text, this.resolver(deps, new Set([fileName])), token);
-    const out = interp.run();
+    const resolver = this.resolver(deps, new Set([fileName]));
+    let interp: Interpreter | undefined;
+    let out: InterpretResult | undefined;
+    const plan = previous && ir.syntaxErrors.length === 0 ? planIncremental(previous.text, text, previous.trace, unitFunctions(ir).map(unitInfo)) : undefined;
+    if (plan) {
+      try {
+        interp = new Interpreter(ir, text, resolver, token, false, plan);
+        out = interp.run();
+        this.lastRun = 'incremental';
+      } catch (e) {
+        if (e instanceof AnalysisCancelled) throw e;
+        // IncrementalMismatch (or anything unexpected): the full run below is always right.
+        out = undefined;
+      }
+    }
+    if (!out) {
+      interp = new Interpreter(ir, text, resolver, token);
+      out = interp.run();
+      this.lastRun = 'full';
+    }
     const diagnostics: Diagnostic[] = [];
     for (const e of ir.annotationErrors) {
       const def = diagnosticDefinition(e.code);
@@ -213,14 +251,50 @@ export class AnalysisProject {
       diagnostics.push({ fileName, range: first.range, code: SYNTAX_ERROR, severity: def.severity, message: formatTemplate(def.message, [first.message]), reason: def.reason, related: [], fixes: [] });
     }
     diagnostics.push(...out.diagnostics);
-    return {
+    const result: FileAnalysis = {
       fileName,
-      profile: interp.fileProfile,
+      profile: interp!.fileProfile,
       diagnostics: applyIgnores(text, dedupe(diagnostics)).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end),
       shapes: out.shapes,
       lossCalls: out.lossCalls,
     };
+    // A file with a syntax error is re-analysed in full next time (error recovery may move things).
+    return { result, trace: ir.syntaxErrors.length === 0 ? out.trace : undefined };
   }
+}
+
+/**
+ * Whether the change from `oldText` to `newText` lies strictly inside one unit's body (a top-level
+ * function or class member, braces untouched) with every unit where it was, shifted past the edit.
+ * Then the previous run's results of every other unit can be replayed with offsets shifted.
+ */
+function planIncremental(oldText: string, newText: string, previous: RunTrace, units: readonly UnitInfo[]): IncrementalPlan | undefined {
+  let start = 0;
+  const max = Math.min(oldText.length, newText.length);
+  while (start < max && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++;
+  let oldEnd = oldText.length, newEnd = newText.length;
+  while (oldEnd > start && newEnd > start && oldText.charCodeAt(oldEnd - 1) === newText.charCodeAt(newEnd - 1)) { oldEnd--; newEnd--; }
+  const delta = newEnd - oldEnd;
+  const old = previous.units;
+  const unit = old.findIndex(u => u.body !== undefined && u.body.start < start && oldEnd < u.body.end);
+  if (unit < 0 || old.length !== units.length) return undefined;
+  const map = (p: number) => (p < start ? p : p >= oldEnd ? p + delta : NaN);
+  for (let i = 0; i < old.length; i++) {
+    const o = old[i], n = units[i];
+    if (n.start !== map(o.start) || n.end !== map(o.end)) return undefined;
+    if ((o.body === undefined) !== (n.body === undefined)) return undefined;
+    if (o.body && n.body && (n.body.start !== map(o.body.start) || n.body.end !== map(o.body.end))) return undefined;
+  }
+  const body = old[unit].body!;
+  return {
+    previous,
+    unit,
+    shift: p => {
+      if (p <= body.start) return p;
+      if (p >= body.end) return p + delta;
+      throw new IncrementalMismatch('a replayed result points into the edited body');
+    },
+  };
 }
 
 /** Analyses one text on its own (imports of other project files are not followed). */

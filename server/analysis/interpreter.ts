@@ -40,11 +40,98 @@ export interface ModuleResolver {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Incremental re-analysis: units and traces
+
+/**
+ * A unit of incremental re-analysis: a top-level function declaration, or a constructor or method
+ * of a top-level class. Every function nested in a unit belongs to it.
+ */
+export interface UnitInfo {
+  readonly start: number;
+  readonly end: number;
+  /** The block body (`{` … `}`); an edit strictly inside it may re-run only this unit. */
+  readonly body?: TextRange;
+}
+
+/**
+ * What processing one pending function body produced, recorded so an unchanged unit's results can
+ * be replayed (shifted) instead of recomputed. `children` are the bodies queued while it ran.
+ */
+export interface ItemTrace {
+  readonly unit: number;
+  skipped: boolean;
+  ellipsisStart: number;
+  ellipsisEnd: number;
+  diagnostics: readonly Diagnostic[];
+  shapes: readonly ShapeFact[];
+  lossCalls: readonly LossCall[];
+  /** `declLocations` entries written (name → where), replayed in order. */
+  declWrites: [string, { fileName: string; range: TextRange }][];
+  /** Names whose declaration location was read (a related location may come from another unit). */
+  declReads: Set<string>;
+  /** It wrote to a scope or an instance it did not create: a later unit may have seen the write. */
+  leaked: boolean;
+  /** Other units whose code it ran (inlined calls, constructors, callbacks). */
+  invoked: Set<number>;
+  readonly children: ItemTrace[];
+}
+
+/** Everything a later incremental run needs from this one. */
+export interface RunTrace {
+  readonly units: readonly UnitInfo[];
+  /** Function bodies queued by the module body, in order. */
+  readonly roots: readonly ItemTrace[];
+  /** Units whose code ran on behalf of someone else (inlined, a constructor, a callback). */
+  readonly inlined: ReadonlySet<number>;
+}
+
+/** The previous run's trace, the unit the edit is in and how old offsets map to new ones. */
+export interface IncrementalPlan {
+  readonly previous: RunTrace;
+  readonly unit: number;
+  /** An old offset outside the edited unit's body to the new offset; throws `IncrementalMismatch` inside it. */
+  readonly shift: (offset: number) => number;
+}
+
+/** The incremental run cannot prove its result equals a full run's: the caller runs in full. */
+export class IncrementalMismatch extends Error {
+  constructor(why: string) {
+    super(`incremental re-analysis not applicable: ${why}`);
+  }
+}
+
+/**
+ * Who is running (a unit index, or -1 for the module body and module-level functions) and whether it
+ * wrote outside what it created. Module-wide because `Env` objects are made everywhere; saved and
+ * restored around each `run()` (nested interpreters for imports run inside another's module body).
+ */
+const track = { owner: -1, leaked: false };
+
+/** The units of a module, in source order: top-level functions, then each top-level class's members. */
+export function unitFunctions(ir: IrModule): IrFunction[] {
+  const out: IrFunction[] = [];
+  for (const s of ir.body) {
+    if (s.kind === 'function') out.push(s.fn);
+    else if (s.kind === 'class') out.push(...(s.cls.ctor ? [s.cls.ctor] : []), ...s.cls.methods);
+  }
+  return out;
+}
+
+export function unitInfo(fn: IrFunction): UnitInfo {
+  return { start: fn.range.start, end: fn.range.end, body: fn.bodyRange };
+}
+
+function newTrace(unit: number): ItemTrace {
+  return { unit, skipped: false, ellipsisStart: 0, ellipsisEnd: 0, diagnostics: [], shapes: [], lossCalls: [], declWrites: [], declReads: new Set(), leaked: false, invoked: new Set(), children: [] };
+}
+
+// ---------------------------------------------------------------------------------------------
 // Environments
 
 /** A variable scope. An `overlay` scope sits under a branch and captures writes to outer variables. */
 class Env {
   readonly vars = new Map<string, Value>();
+  readonly owner = track.owner;
   constructor(readonly parent?: Env, readonly overlay = false) {}
 
   lookup(name: string): Value | undefined {
@@ -56,16 +143,17 @@ class Env {
   }
 
   declare(name: string, v: Value): void {
+    if (this.owner !== track.owner && track.owner !== -1) track.leaked = true;
     this.vars.set(name, v);
   }
 
   assign(name: string, v: Value): void {
     for (let e: Env | undefined = this; e; e = e.parent) {
-      if (e.vars.has(name) || e.overlay) {
+      if (e.vars.has(name) || e.overlay || !e.parent) {
+        if (e.owner !== track.owner && track.owner !== -1) track.leaked = true;
         e.vars.set(name, v);
         return;
       }
-      if (!e.parent) e.vars.set(name, v);
     }
   }
 }
@@ -146,6 +234,8 @@ export interface InterpretResult {
   readonly lossCalls: LossCall[];
   /** Exported name → value, for importers. */
   readonly exports: Map<string, Value>;
+  /** For the next incremental run of the same file. */
+  readonly trace: RunTrace;
 }
 
 export class Interpreter implements OpContext {
@@ -155,7 +245,15 @@ export class Interpreter implements OpContext {
   private suppress = 0;
   private inlineDepth = 0;
   private readonly analysed = new Set<IrFunction>();
-  private readonly pending: { fn: FunctionValue; cls?: ClassValue }[] = [];
+  private readonly pending: { fn?: FunctionValue; cls?: ClassValue; unit: number; trace: ItemTrace; replay?: ItemTrace }[] = [];
+  /** Incremental bookkeeping: the units, which one is running (-1: module level), its trace. */
+  private readonly units: UnitInfo[] = [];
+  private readonly unitOfFunction = new Map<IrFunction, number>();
+  private owner = -1;
+  private currentTrace?: ItemTrace;
+  private readonly roots: ItemTrace[] = [];
+  private readonly inlined = new Set<number>();
+  private readonly instanceOwner = new WeakMap<object, number>();
   private readonly global = new Env();
   private readonly moduleState: ModuleState;
   private frame: Frame;
@@ -170,7 +268,12 @@ export class Interpreter implements OpContext {
     private readonly resolver: ModuleResolver,
     private readonly token?: CancellationToken,
     private readonly exportsOnly = false,
+    private readonly incremental?: IncrementalPlan,
   ) {
+    for (const fn of unitFunctions(ir)) {
+      this.unitOfFunction.set(fn, this.units.length);
+      this.units.push(unitInfo(fn));
+    }
     const profile = detectProfile(ir, resolver.torchModules);
     this.profile = profile ?? 'torch';
     this.moduleState = { fileName: ir.fileName, text, profile };
@@ -183,6 +286,18 @@ export class Interpreter implements OpContext {
   }
 
   run(): InterpretResult {
+    const savedTrack = { ...track };
+    track.owner = -1;
+    track.leaked = false;
+    try {
+      return this.runInner();
+    } finally {
+      track.owner = savedTrack.owner;
+      track.leaked = savedTrack.leaked;
+    }
+  }
+
+  private runInner(): InterpretResult {
     this.bindImports();
     this.hoist(this.ir.body, this.global);
     for (const s of this.ir.body) {
@@ -194,17 +309,125 @@ export class Interpreter implements OpContext {
       const v = this.global.lookup(local);
       if (v) exports.set(exported, v);
     }
-    if (!this.exportsOnly) {
-      // Function bodies run after the module body: they see every top-level declaration.
-      for (let i = 0; i < this.pending.length; i++) {
-        const { fn, cls } = this.pending[i];
-        const f = fn.fn as IrFunction;
-        if (this.analysed.has(f)) continue;
-        this.analysed.add(f);
-        this.guard(f.isMethod ? 'method' : 'function', f.nameRange ?? f.range, () => this.analyseStandalone(fn, cls));
+    const trace: RunTrace = { units: this.units, roots: this.roots, inlined: this.inlined };
+    if (this.exportsOnly) return { diagnostics: this.diagnostics, shapes: this.shapes, lossCalls: this.lossCalls, exports, trace };
+    const inc = this.incremental;
+    const replayed: ItemTrace[] = [];
+    if (inc) {
+      // The module body ran in full (it never runs the edited unit's code: checked below through
+      // `inlined`); every body it queued of another unit replays what the previous run recorded.
+      const old = inc.previous.roots;
+      if (old.length !== this.pending.length) throw new IncrementalMismatch('different function bodies queued');
+      for (let i = 0; i < old.length; i++) {
+        if (old[i].unit !== this.pending[i].unit) throw new IncrementalMismatch('different function bodies queued');
+        if (old[i].unit >= 0 && old[i].unit !== inc.unit) this.pending[i].replay = old[i];
       }
     }
-    return { diagnostics: this.diagnostics, shapes: this.shapes, lossCalls: this.lossCalls, exports };
+    // Function bodies run after the module body: they see every top-level declaration.
+    for (let i = 0; i < this.pending.length; i++) {
+      const item = this.pending[i];
+      if (item.replay) {
+        this.replay(item.replay, item.trace, inc!);
+        replayed.push(item.trace);
+        continue;
+      }
+      const fn = item.fn!;
+      const f = fn.fn as IrFunction;
+      if (this.analysed.has(f)) {
+        item.trace.skipped = true;
+        continue;
+      }
+      this.analysed.add(f);
+      const t = item.trace;
+      const d0 = this.diagnostics.length, s0 = this.shapes.length, l0 = this.lossCalls.length;
+      t.ellipsisStart = this.ellipsisCounter;
+      this.owner = track.owner = item.unit;
+      this.currentTrace = t;
+      track.leaked = false;
+      try {
+        this.guard(f.isMethod ? 'method' : 'function', f.nameRange ?? f.range, () => this.analyseStandalone(fn, item.cls));
+      } finally {
+        this.owner = track.owner = -1;
+        this.currentTrace = undefined;
+      }
+      t.leaked = track.leaked;
+      t.ellipsisEnd = this.ellipsisCounter;
+      t.diagnostics = this.diagnostics.slice(d0);
+      t.shapes = this.shapes.slice(s0);
+      t.lossCalls = this.lossCalls.slice(l0);
+    }
+    if (inc) this.checkIncremental(inc, replayed);
+    return { diagnostics: this.diagnostics, shapes: this.shapes, lossCalls: this.lossCalls, exports, trace };
+  }
+
+  /** A body of an unchanged unit: the previous run's results, shifted, and its queued bodies in turn. */
+  private replay(old: ItemTrace, t: ItemTrace, inc: IncrementalPlan): void {
+    if (old.leaked) throw new IncrementalMismatch('an unchanged unit wrote outside itself');
+    if (old.ellipsisStart !== this.ellipsisCounter) throw new IncrementalMismatch('fresh variadic names differ');
+    const fileName = this.ir.fileName;
+    t.skipped = old.skipped;
+    t.ellipsisStart = old.ellipsisStart;
+    t.ellipsisEnd = old.ellipsisEnd;
+    this.ellipsisCounter = old.ellipsisEnd;
+    t.diagnostics = shiftDeep(old.diagnostics, fileName, inc.shift, true);
+    t.shapes = shiftDeep(old.shapes, fileName, inc.shift, true);
+    t.lossCalls = shiftDeep(old.lossCalls, fileName, inc.shift, true);
+    t.declWrites = shiftDeep(old.declWrites, fileName, inc.shift, false);
+    t.declReads = old.declReads;
+    t.invoked = old.invoked;
+    for (const u of old.invoked) this.inlined.add(u);
+    for (const [name, loc] of t.declWrites) this.declLocations.set(name, loc);
+    this.diagnostics.push(...t.diagnostics);
+    this.shapes.push(...t.shapes);
+    this.lossCalls.push(...t.lossCalls);
+    for (const child of old.children) {
+      const ct = newTrace(child.unit);
+      t.children.push(ct);
+      this.pending.push({ unit: child.unit, trace: ct, replay: child });
+    }
+  }
+
+  /** After an incremental run: anything the edited unit could have told the replayed units. */
+  private checkIncremental(inc: IncrementalPlan, replayed: readonly ItemTrace[]): void {
+    if (inc.previous.inlined.has(inc.unit) || this.inlined.has(inc.unit)) throw new IncrementalMismatch('the edited unit runs on behalf of others');
+    const written = new Set<string>();
+    const visit = (ts: readonly ItemTrace[]) => {
+      for (const t of ts) {
+        if (t.unit === inc.unit) {
+          if (t.leaked) throw new IncrementalMismatch('the edited unit writes outside itself');
+          for (const [n] of t.declWrites) written.add(n);
+        }
+        visit(t.children);
+      }
+    };
+    visit(inc.previous.roots);
+    visit(this.roots);
+    if (written.size === 0) return;
+    for (const t of replayed) for (const n of t.declReads) if (written.has(n)) throw new IncrementalMismatch(`a replayed unit reads where '${n}' was declared`);
+  }
+
+  /** The unit a function belongs to (the top-level function or class member containing it), or -1. */
+  private unitAt(fn: IrFunction): number {
+    const direct = this.unitOfFunction.get(fn);
+    if (direct !== undefined) return direct;
+    const at = fn.range.start;
+    let lo = 0, hi = this.units.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const u = this.units[mid];
+      if (at < u.start) hi = mid - 1;
+      else if (at >= u.end) lo = mid + 1;
+      else return mid;
+    }
+    return -1;
+  }
+
+  /** Queues a function body for its standalone analysis (after the module body). */
+  private schedule(fn: FunctionValue, cls?: ClassValue): void {
+    const unit = this.unitOfFunction.get(fn.fn as IrFunction) ?? this.owner;
+    const trace = newTrace(unit);
+    (this.currentTrace ? this.currentTrace.children : this.roots).push(trace);
+    this.pending.push({ fn, cls, unit, trace });
   }
 
   /** Runs `body`; an exception from a bug inside the analysis becomes one TL9001 diagnostic. */
@@ -213,7 +436,7 @@ export class Interpreter implements OpContext {
     try {
       body();
     } catch (e) {
-      if (e instanceof AnalysisCancelled) throw e;
+      if (e instanceof AnalysisCancelled || e instanceof IncrementalMismatch) throw e;
       this.suppress = saved.suppress;
       this.frame = saved.frame;
       this.inlineDepth = saved.depth;
@@ -380,7 +603,7 @@ export class Interpreter implements OpContext {
 
   private makeFunction(fn: IrFunction, env: Env, self?: Value): FunctionValue {
     const v: FunctionValue = { kind: 'function', fn, closure: { env, dims: this.frame.dims, module: this.moduleState } satisfies FnClosure, self };
-    if (this.suppress === 0 && !this.analysed.has(fn)) this.pending.push({ fn: v });
+    if (this.suppress === 0 && !this.analysed.has(fn)) this.schedule(v);
     return v;
   }
 
@@ -518,7 +741,11 @@ export class Interpreter implements OpContext {
 
   private bindPattern(p: Pattern, v: Value, env: Env, declare: boolean, annotated: boolean, stmtEnd?: number): void {
     if (p.kind === 'name') {
-      if (v.kind === 'number' && v.dim.kind === 'const') this.declLocations.set(p.name, { fileName: this.ir.fileName, range: p.range });
+      if (v.kind === 'number' && v.dim.kind === 'const') {
+        const loc = { fileName: this.ir.fileName, range: p.range };
+        this.declLocations.set(p.name, loc);
+        this.currentTrace?.declWrites.push([p.name, loc]);
+      }
       if (declare) env.declare(p.name, v);
       else env.assign(p.name, v);
       this.fact(p.range, 'declaration', v, p.name, annotated, stmtEnd);
@@ -545,7 +772,10 @@ export class Interpreter implements OpContext {
     }
     if (target.kind === 'member') {
       const obj = this.eval(target.object, env);
-      if (obj.kind === 'instance') obj.fields.set(target.property, v);
+      if (obj.kind === 'instance') {
+        if (this.owner !== -1 && this.instanceOwner.get(obj) !== this.owner) track.leaked = true;
+        obj.fields.set(target.property, v);
+      }
       this.fact(target.propertyRange, 'declaration', v, target.property, annotated);
       return;
     }
@@ -617,7 +847,10 @@ export class Interpreter implements OpContext {
     const parts = name.split('.');
     let v: Value | undefined = this.currentEnv?.lookup(parts[0]);
     for (const p of parts.slice(1)) v = v ? this.member(v, p, undefined) : undefined;
-    if (v && v.kind === 'number' && v.dim.kind !== 'unknown') return { dim: v.dim, location: this.declLocations.get(parts[0]) };
+    if (v && v.kind === 'number' && v.dim.kind !== 'unknown') {
+      this.currentTrace?.declReads.add(parts[0]);
+      return { dim: v.dim, location: this.declLocations.get(parts[0]) };
+    }
     return undefined;
   }
   private currentEnv?: Env;
@@ -687,7 +920,7 @@ export class Interpreter implements OpContext {
     if (this.suppress === 0) {
       const closure = { env, dims: this.frame.dims, module: this.moduleState };
       for (const m of [...(cls.ctor ? [cls.ctor] : []), ...cls.methods]) {
-        if (!this.analysed.has(m)) this.pending.push({ fn: { kind: 'function', fn: m, closure }, cls: v });
+        if (!this.analysed.has(m)) this.schedule({ kind: 'function', fn: m, closure }, v);
       }
     }
     return v;
@@ -696,6 +929,7 @@ export class Interpreter implements OpContext {
   /** `new Net(…)`: fields, then the constructor, quietly (its body is analysed on its own). */
   private instantiateClass(cls: ClassValue, args: readonly Value[]): InstanceValue {
     const inst: InstanceValue = { kind: 'instance', cls, fields: new Map() };
+    this.instanceOwner.set(inst, this.owner);
     const chain: ClassValue[] = [];
     for (let c: ClassValue | undefined = cls; c; c = c.base as ClassValue | undefined) chain.unshift(c);
     if (this.inlineDepth >= MAX_INLINE_DEPTH) return inst;
@@ -735,7 +969,12 @@ export class Interpreter implements OpContext {
     let self = fv.self;
     if (cls && !self) {
       // `this` inside methods: an instance built by running the constructor with unknown arguments.
-      self = fn === (cls.cls as IrClass).ctor ? { kind: 'instance', cls, fields: new Map() } : this.instantiateClass(cls, []);
+      if (fn === (cls.cls as IrClass).ctor) {
+        self = { kind: 'instance', cls, fields: new Map() };
+        this.instanceOwner.set(self, this.owner);
+      } else {
+        self = this.instantiateClass(cls, []);
+      }
     }
     this.invoke(fn, closure, [], [], self, undefined, false);
   }
@@ -745,6 +984,11 @@ export class Interpreter implements OpContext {
    * nothing; standalone runs report and record facts. Returns the joined return value.
    */
   private invoke(fn: IrFunction, closure: FnClosure, args: readonly Value[], argInfo: readonly CallArg[], self: Value | undefined, call: CallArg | undefined, quiet: boolean): Value {
+    const unit = this.unitAt(fn);
+    if (unit >= 0 && unit !== this.owner) {
+      this.inlined.add(unit);
+      this.currentTrace?.invoked.add(unit);
+    }
     const env = new Env(closure.env);
     const dims = new DimScope(closure.dims);
     const savedFrame = this.frame, savedEnv = this.currentEnv;
@@ -1392,3 +1636,21 @@ function exprText(e: DimExpr, subst: Map<string, Dim>): string {
 }
 
 export { snakeCase, type LayerValue };
+
+/**
+ * A deep copy of recorded results with every offset into `fileName` mapped by `shift` (ranges are the
+ * `{ start, end }` objects; a `fileName` property says which file the ranges below it are in).
+ */
+function shiftDeep<T>(x: T, fileName: string, shift: (offset: number) => number, inFile: boolean): T {
+  if (x === null || typeof x !== 'object') return x;
+  if (Array.isArray(x)) return x.map(e => shiftDeep(e, fileName, shift, inFile)) as T;
+  const o = x as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 2 && typeof o.start === 'number' && typeof o.end === 'number' && keys[0] === 'start') {
+    return (inFile ? { start: shift(o.start), end: shift(o.end as number) } : { start: o.start, end: o.end }) as T;
+  }
+  const here = typeof o.fileName === 'string' ? o.fileName === fileName : inFile;
+  const out: Record<string, unknown> = {};
+  for (const k of keys) out[k] = shiftDeep(o[k], fileName, shift, here);
+  return out as T;
+}

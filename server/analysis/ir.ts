@@ -55,6 +55,8 @@ export interface IrFunction {
   readonly body: readonly Stmt[];
   /** An arrow function with an expression body: its value. */
   readonly bodyExpr?: Expr;
+  /** The block body's range (`{` to `}`), for incremental re-analysis of an edit inside one body. */
+  readonly bodyRange?: TextRange;
   readonly range: TextRange;
   readonly isMethod?: boolean;
 }

@@ -1,0 +1,133 @@
+// Incremental re-analysis: after any chain of edits, what `AnalysisProject.analyze` returns (replaying
+// the unchanged units of the previous run, offsets shifted) is exactly what a fresh full analysis of
+// the same text gives. Random edits of every example and of a generated 4,000-line file, plus edits
+// aimed inside function bodies (the case the replay is for), which must take the incremental path.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { AnalysisProject, analyzeText, type FileAnalysis } from '../../server/analysis';
+import { generateProgram } from '../helpers/generateProgram';
+
+const root = join(__dirname, '..', '..');
+const NO_FILES = { readFile: () => undefined, fileExists: () => false };
+
+function examples(dir = join(root, 'examples')): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...examples(p));
+    else if (name.endsWith('.ts')) out.push(p);
+  }
+  return out;
+}
+
+/** mulberry32: the same edits on every run. */
+function rng(seed: number): (n: number) => number {
+  let a = seed >>> 0;
+  return n => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
+  };
+}
+
+/** Edits that keep the syntax valid inside an expression or statement (most keystrokes do). */
+const GENTLE = [' ', '.float()', '.relu()', ' * 2', '.squeeze(1)', '.view(-1)'];
+const SNIPPETS = [' ', '\n', 'x', '1', '.squeeze(1)', '.unsqueeze(0)', ')', '(', '}', '{', ';', '// c\n', 'const k = 3;\n', 'this.z = 1;\n', ', 2', '.view(-1, 4)', '.float()', '"'];
+
+/** One random edit: an insertion, a deletion or a replacement somewhere; `inBody` aims at a line inside a function. */
+function edit(text: string, r: (n: number) => number, inBody: boolean, gentle = false): string {
+  let at: number;
+  if (inBody) {
+    // A line that starts with four spaces or `  const`: inside a method or function body.
+    const lines: number[] = [];
+    for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) {
+      if (text.startsWith('    ', i + 1) || text.startsWith('  const ', i + 1) || text.startsWith('  return ', i + 1)) lines.push(i + 1);
+    }
+    const line = lines.length ? lines[r(lines.length)] : r(text.length + 1);
+    const end = text.indexOf('\n', line);
+    at = line + r(Math.max(1, (end < 0 ? text.length : end) - line));
+  } else {
+    at = r(text.length + 1);
+  }
+  if (gentle) {
+    // Before a statement's closing `;` an expression suffix keeps the syntax; elsewhere a space does.
+    const end = text.indexOf('\n', at);
+    if (end > 0 && text[end - 1] === ';') return text.slice(0, end - 1) + GENTLE[r(GENTLE.length)] + text.slice(end - 1);
+    return text.slice(0, at) + ' ' + text.slice(at);
+  }
+  const kind = r(3);
+  if (kind === 0) return text.slice(0, at) + SNIPPETS[r(SNIPPETS.length)] + text.slice(at);
+  const len = 1 + r(inBody ? 6 : 12);
+  if (kind === 1) return text.slice(0, at) + text.slice(at + len);
+  return text.slice(0, at) + SNIPPETS[r(SNIPPETS.length)] + text.slice(at + len);
+}
+
+function same(actual: FileAnalysis, expected: FileAnalysis): void {
+  expect(JSON.stringify(actual)).toBe(JSON.stringify(expected));
+  expect(actual).toStrictEqual(expected);
+}
+
+/** Applies `steps` edits one after another; each result must equal a fresh analysis. Returns how many were incremental. */
+function chain(fileName: string, text: string, steps: number, seed: number, inBody: boolean, gentle = false): number {
+  const r = rng(seed);
+  const project = new AnalysisProject(NO_FILES);
+  project.updateFile(fileName, text);
+  same(project.analyze(fileName), analyzeText(fileName, text));
+  let incremental = 0;
+  for (let k = 0; k < steps; k++) {
+    // Every third edit is reverted right away, as a user's undo (the text goes back to a known one);
+    // with `gentle`, so is every edit that may break the syntax, and the next ones replay from before it.
+    const soft = gentle && k % 4 !== 3;
+    const next = edit(text, r, inBody, soft);
+    project.updateFile(fileName, next);
+    same(project.analyze(fileName), analyzeText(fileName, next));
+    if (project.lastRun === 'incremental') incremental++;
+    if (k % 3 === 2 || (gentle && !soft)) {
+      project.updateFile(fileName, text);
+      same(project.analyze(fileName), analyzeText(fileName, text));
+    } else {
+      text = next;
+    }
+  }
+  return incremental;
+}
+
+describe('incremental re-analysis equals a full analysis', () => {
+  for (const file of examples()) {
+    const name = file.slice(root.length + 1);
+    it(`random edits of ${name}`, () => {
+      const text = readFileSync(file, 'utf8');
+      chain(`/p/${name}`, text, 12, name.length * 7919, false);
+      chain(`/p/${name}`, text, 12, name.length * 104729, true);
+    });
+  }
+
+  it('edits inside function bodies of a generated 4,000-line file, most of them incremental', () => {
+    const text = generateProgram({ lines: 4000 });
+    const incremental = chain('/p/big.ts', text, 16, 11, true, true);
+    // Edits that break the syntax or touch a constructor or an inlined body run in full, the rest not.
+    expect(incremental).toBeGreaterThan(4);
+  }, 120_000);
+
+  it('random edits anywhere in a generated 4,000-line file', () => {
+    chain('/p/big.ts', generateProgram({ lines: 4000, seed: 5 }), 8, 23, false);
+  }, 120_000);
+
+  it('an edit inside one body replays the others with offsets shifted', () => {
+    const text = generateProgram({ lines: 600 });
+    const at = text.indexOf('const h = this.conv');
+    const next = `${text.slice(0, at)}const extra = x.relu();\n    ${text.slice(at)}`;
+    const project = new AnalysisProject(NO_FILES);
+    project.updateFile('/p/a.ts', text);
+    project.analyze('/p/a.ts');
+    project.updateFile('/p/a.ts', next);
+    const result = project.analyze('/p/a.ts');
+    expect(project.lastRun).toBe('incremental');
+    same(result, analyzeText('/p/a.ts', next));
+    expect(result.shapes.some(s => s.name === 'extra')).toBe(true);
+  });
+});
