@@ -2,7 +2,7 @@
 // context per runtime (extension host, language server, command line, Node compute worker,
 // webview page and webview worker). `--production` minifies; `--watch` rebuilds on change.
 import * as esbuild from 'esbuild';
-import { existsSync, mkdirSync, cpSync } from 'node:fs';
+import { existsSync, mkdirSync, cpSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWasm } from './buildWasm.mjs';
@@ -49,11 +49,20 @@ async function main() {
       const ctx = await esbuild.context(options);
       await ctx.watch();
     } else {
-      await esbuild.build(options);
+      // Written whole and renamed into place, so a process reading dist/ never sees half a bundle.
+      const result = await esbuild.build({ ...options, write: false });
+      for (const f of result.outputFiles) writeAtomically(f.path, f.contents);
     }
     built.push(c.out);
   }
   console.log(`built ${built.length} bundles${watch ? ' (watching)' : ''}: ${built.join(', ')}`);
+}
+
+function writeAtomically(path, contents) {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, contents);
+  renameSync(tmp, path);
 }
 
 /** Static files the webview loads, copied next to its bundles. */

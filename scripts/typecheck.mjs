@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
-const projects = ['server', 'cli', 'compute', 'protocol', 'client', 'webview', 'test', 'bench']
+const projects = ['server', 'cli', 'compute', 'compute/node', 'protocol', 'client', 'webview', 'test', 'bench']
   .map(p => join(root, p, 'tsconfig.json'))
   .filter(existsSync);
 let failed = false;
