@@ -2,15 +2,10 @@
 // `bin/tensor-lens.js` loads this bundle (dist/cli/main.js).
 
 import { join } from 'node:path';
-import { BENCH_USAGE, benchCommand } from './bench';
-import { CHECK_USAGE, checkCommand } from './check';
-import { LOSS_USAGE, lossCommand } from './loss';
-import { SHAPES_USAGE, shapesCommand } from './shapes';
 
 interface Command {
   readonly summary: string;
-  readonly usage: string;
-  /** Resolves to the exit code. */
+  /** Resolves to the exit code. Each command module is loaded only when run (each prints its own --help). */
   run(args: readonly string[]): number | Promise<number>;
 }
 
@@ -20,11 +15,11 @@ Runs the Tensor Lens language server over standard input and output, for any LSP
 
 /** Adding a command is adding a line here. */
 const commands: Record<string, Command> = {
-  check: { summary: 'check tensor shapes in .ts files and report runtime errors before they happen', usage: CHECK_USAGE, run: checkCommand },
-  shapes: { summary: "list every tensor declaration's inferred shape in a file", usage: SHAPES_USAGE, run: shapesCommand },
-  loss: { summary: 'evaluate a loss on tensor files with the WebAssembly engine', usage: LOSS_USAGE, run: args => lossCommand(args) },
-  bench: { summary: 'benchmark the engine and the analyzer against their peers', usage: BENCH_USAGE, run: args => benchCommand(args) },
-  lsp: { summary: 'run the language server (--stdio)', usage: LSP_USAGE, run: lspCommand },
+  check: { summary: 'check tensor shapes in .ts files and report runtime errors before they happen', run: async args => (await import('./check')).checkCommand(args) },
+  shapes: { summary: "list every tensor declaration's inferred shape in a file", run: async args => (await import('./shapes')).shapesCommand(args) },
+  loss: { summary: 'evaluate a loss on tensor files with the WebAssembly engine', run: async args => (await import('./loss')).lossCommand(args) },
+  bench: { summary: 'benchmark the engine and the analyzer against their peers', run: async args => (await import('./bench')).benchCommand(args) },
+  lsp: { summary: 'run the language server (--stdio)', run: lspCommand },
 };
 
 function usage(): string {
