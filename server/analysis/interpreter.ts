@@ -73,6 +73,8 @@ export interface ItemTrace {
   leaked: boolean;
   /** Other units whose code it ran (inlined calls, constructors, callbacks). */
   invoked: Set<number>;
+  /** The largest offset into this file in what it recorded (-1: none): a replay before the edit copies nothing. */
+  maxOffset: number;
   readonly children: ItemTrace[];
 }
 
@@ -122,7 +124,7 @@ export function unitInfo(fn: IrFunction): UnitInfo {
 }
 
 function newTrace(unit: number): ItemTrace {
-  return { unit, skipped: false, ellipsisStart: 0, ellipsisEnd: 0, diagnostics: [], shapes: [], lossCalls: [], declWrites: [], declReads: new Set(), leaked: false, invoked: new Set(), children: [] };
+  return { unit, skipped: false, ellipsisStart: 0, ellipsisEnd: 0, diagnostics: [], shapes: [], lossCalls: [], declWrites: [], declReads: new Set(), leaked: false, invoked: new Set(), maxOffset: -1, children: [] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -355,6 +357,7 @@ export class Interpreter implements OpContext {
       t.diagnostics = this.diagnostics.slice(d0);
       t.shapes = this.shapes.slice(s0);
       t.lossCalls = this.lossCalls.slice(l0);
+      t.maxOffset = maxOffsetDeep([t.diagnostics, t.shapes, t.lossCalls, t.declWrites], this.ir.fileName, true);
     }
     if (inc) this.checkIncremental(inc, replayed);
     return { diagnostics: this.diagnostics, shapes: this.shapes, lossCalls: this.lossCalls, exports, trace };
@@ -369,10 +372,20 @@ export class Interpreter implements OpContext {
     t.ellipsisStart = old.ellipsisStart;
     t.ellipsisEnd = old.ellipsisEnd;
     this.ellipsisCounter = old.ellipsisEnd;
-    t.diagnostics = shiftDeep(old.diagnostics, fileName, inc.shift, true);
-    t.shapes = shiftDeep(old.shapes, fileName, inc.shift, true);
-    t.lossCalls = shiftDeep(old.lossCalls, fileName, inc.shift, true);
-    t.declWrites = shiftDeep(old.declWrites, fileName, inc.shift, false);
+    if (old.maxOffset < 0 || inc.shift(old.maxOffset) === old.maxOffset) {
+      // Everything it recorded lies before the edit (the shift is monotonic): the same objects serve.
+      t.diagnostics = old.diagnostics;
+      t.shapes = old.shapes;
+      t.lossCalls = old.lossCalls;
+      t.declWrites = old.declWrites;
+      t.maxOffset = old.maxOffset;
+    } else {
+      t.diagnostics = shiftDeep(old.diagnostics, fileName, inc.shift, true);
+      t.shapes = shiftDeep(old.shapes, fileName, inc.shift, true);
+      t.lossCalls = shiftDeep(old.lossCalls, fileName, inc.shift, true);
+      t.declWrites = shiftDeep(old.declWrites, fileName, inc.shift, false);
+      t.maxOffset = inc.shift(old.maxOffset);
+    }
     t.declReads = old.declReads;
     t.invoked = old.invoked;
     for (const u of old.invoked) this.inlined.add(u);
@@ -1653,4 +1666,20 @@ function shiftDeep<T>(x: T, fileName: string, shift: (offset: number) => number,
   const out: Record<string, unknown> = {};
   for (const k of keys) out[k] = shiftDeep(o[k], fileName, shift, here);
   return out as T;
+}
+
+/** The largest offset into `fileName` among the ranges in `x` (-1 when there is none). */
+function maxOffsetDeep(x: unknown, fileName: string, inFile: boolean): number {
+  if (x === null || typeof x !== 'object') return -1;
+  let max = -1;
+  if (Array.isArray(x)) {
+    for (const e of x) max = Math.max(max, maxOffsetDeep(e, fileName, inFile));
+    return max;
+  }
+  const o = x as Record<string, unknown>;
+  const keys = Object.keys(o);
+  if (keys.length === 2 && typeof o.start === 'number' && typeof o.end === 'number' && keys[0] === 'start') return inFile ? Math.max(o.start, o.end as number) : -1;
+  const here = typeof o.fileName === 'string' ? o.fileName === fileName : inFile;
+  for (const k of keys) max = Math.max(max, maxOffsetDeep(o[k], fileName, here));
+  return max;
 }
