@@ -86,6 +86,7 @@ export const diagnosticTable: readonly DiagnosticDefinition[] = [
   { code: 'TL3022', severity: 'error', name: 'tfjs-squeeze', message: "Can't squeeze axis {0} since its dim '{1}' is not 1", reason: 'TF.js squeeze only removes axes of size 1.' },
   { code: 'TL3023', severity: 'error', name: 'tfjs-transpose-perm', message: 'Error in transpose: rank of input {0} must match length of perm {1}.', reason: 'transpose needs one entry per axis.' },
   { code: 'TL3024', severity: 'error', name: 'view-stride-incompatible', message: "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead.", reason: 'After permute/transpose the dims are no longer laid out in order in memory, and this view would merge dims that are not adjacent. `.reshape(…)` (or `.contiguous().view(…)`) copies when it must.' },
+  { code: 'TL3025', severity: 'error', name: 'cat-zero-dim', message: 'zero-dimensional tensor (at position {0}) cannot be concatenated', reason: 'cat joins tensors along an existing dim, and a 0-d tensor has none. Give it one with `.unsqueeze(0)` (or use `stack`).' },
 
   // ---- TL4xxx: silent misuse warnings (losses) ----
   // Code that runs but almost certainly computes the wrong thing. TL4003 is PyTorch's own UserWarning.

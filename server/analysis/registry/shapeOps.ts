@@ -4,7 +4,7 @@
 import { addDims, compareDims, constDim, divDims, formatDim, mulDims, numel, UNKNOWN_DIM, type Dim } from '../dims';
 import type { TensorValue, Value } from '../values';
 import {
-  asInt, asIntList, asTensor, CAT_RANK, CAT_SIZES, checkDim, DIM_OUT_OF_RANGE, listText, PERMUTE_DUPLICATE,
+  asInt, asIntList, asTensor, CAT_RANK, CAT_SIZES, CAT_ZERO_DIM, checkDim, DIM_OUT_OF_RANGE, listText, PERMUTE_DUPLICATE,
   PERMUTE_LENGTH, rankOf, RESHAPE_TFJS, RESHAPE_TFJS_FRACTION, RESHAPE_TORCH, RESHAPE_TWO_INFERRED, sizesFrom,
   SQUEEZE_TFJS, STACK_SIZES, STACK_TFJS, tensorOf, tfjsShapeText, TRANSPOSE_TFJS, VIEW_STRIDES,
   type OpCall, type OpContext, type OpEntry,
@@ -274,6 +274,12 @@ function cat(ctx: OpContext, call: OpCall): Value {
   const shapes = list.map(t => fixedDims(t));
   if (shapes.some(s => !s)) return tensorOf(undefined, dtype);
   const ds = shapes as Dim[][];
+  // PyTorch checks for 0-d tensors first (TF.js fails on them too, with its own words): no dim to join along.
+  const scalar = ds.findIndex(s => s.length === 0);
+  if (scalar >= 0) {
+    if (ctx.profile === 'torch') ctx.report({ code: CAT_ZERO_DIM, args: [scalar], subject: call.self ? 'self' : 'arg0' }, call);
+    return tensorOf(undefined, dtype);
+  }
   const rank = ds[0].length;
   for (let k = 1; k < ds.length; k++) {
     if (ds[k].length !== rank) {

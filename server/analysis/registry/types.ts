@@ -172,6 +172,7 @@ export const STACK_TFJS = 'TL3021';
 export const SQUEEZE_TFJS = 'TL3022';
 export const TRANSPOSE_TFJS = 'TL3023';
 export const VIEW_STRIDES = 'TL3024';
+export const CAT_ZERO_DIM = 'TL3025';
 
 /** `[2, 3]` with dims printed in the user's own names. */
 export function listText(dims: readonly Dim[]): string {
