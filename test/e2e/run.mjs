@@ -47,7 +47,8 @@ let server = null;
 let finishing = false;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, async () => {
-    if (finishing) return;
+    // A second signal, or one after the run has finished, ends the process at once ('exit' still kills the groups).
+    if (finishing) process.exit(130);
     finishing = true;
     console.error(`\n${sig}: stopping code-server and Chromium`);
     await browser?.close().catch(() => {});
@@ -73,6 +74,9 @@ try {
   if (!args.keepState) fs.rmSync(STATE_DIR, { recursive: true, force: true });
 }
 report();
+// Everything is stopped and written; a lingering handle (a child's pipe, a Playwright socket) must not
+// keep CI waiting on a finished run.
+process.exit(process.exitCode ?? 1);
 
 async function main() {
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
