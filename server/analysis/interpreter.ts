@@ -997,7 +997,8 @@ export class Interpreter implements OpContext {
    * nothing; standalone runs report and record facts. Returns the joined return value.
    */
   private invoke(fn: IrFunction, closure: FnClosure, args: readonly Value[], argInfo: readonly CallArg[], self: Value | undefined, call: CallArg | undefined, quiet: boolean): Value {
-    const unit = this.unitAt(fn);
+    // Code of an imported file is no unit of this one (its text is a dependency, checked as such).
+    const unit = closure.module.fileName === this.ir.fileName ? this.unitAt(fn) : -1;
     if (unit >= 0 && unit !== this.owner) {
       this.inlined.add(unit);
       this.currentTrace?.invoked.add(unit);

@@ -117,6 +117,54 @@ describe('incremental re-analysis equals a full analysis', () => {
     chain('/p/big.ts', generateProgram({ lines: 4000, seed: 5 }), 8, 23, false);
   }, 120_000);
 
+  it('an edited import is a changed input: nothing stale is replayed', () => {
+    const lib = (c: number) => [
+      "import { torch } from 'js-pytorch';",
+      `/** @shape x [N, ${c}] */`,
+      'export function head(x: any) {',
+      '  return x.sum(1);',
+      '}',
+      '',
+    ].join('\n');
+    const main = [
+      "import { torch } from 'js-pytorch';",
+      "import { head } from './lib';",
+      '',
+      'export function a() {',
+      '  const x = torch.randn([4, 3]);',
+      '  const y = head(x);',
+      '  return y;',
+      '}',
+      '',
+      'export function b() {',
+      '  const z = torch.randn([2, 5]);',
+      '  return head(z);',
+      '}',
+      '',
+    ].join('\n');
+    const files: Record<string, string> = { '/p/lib.ts': lib(3), '/p/main.ts': main };
+    const host = { readFile: (f: string) => files[f], fileExists: (f: string) => f in files };
+    const fresh = () => {
+      const p = new AnalysisProject(host);
+      return p.analyze('/p/main.ts');
+    };
+    const project = new AnalysisProject(host);
+    same(project.analyze('/p/main.ts'), fresh());
+    // An edit inside `b`: `a` is replayed.
+    files['/p/main.ts'] = main.replace('return head(z);', 'return head(z.relu());');
+    project.updateFile('/p/main.ts', files['/p/main.ts']);
+    same(project.analyze('/p/main.ts'), fresh());
+    expect(project.lastRun).toBe('incremental');
+    // The import changes (both calls now contradict it), then an edit inside `b` again.
+    files['/p/lib.ts'] = lib(7);
+    files['/p/main.ts'] = main.replace('return head(z);', 'return head(z) ;');
+    project.updateFile('/p/main.ts', files['/p/main.ts']);
+    const after = project.analyze('/p/main.ts');
+    same(after, fresh());
+    expect(project.lastRun).toBe('full');
+    expect(after.diagnostics.filter(d => d.code === 'TL1004')).toHaveLength(2);
+  });
+
   it('an edit inside one body replays the others with offsets shifted', () => {
     const text = generateProgram({ lines: 600 });
     const at = text.indexOf('const h = this.conv');
