@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AnalysisProject, analyzeText, type FileAnalysis } from '../../server/analysis';
+import { parseTypeScript, parseTypeScriptIncremental, type ParsedSource } from '../../server/analysis/typescript/frontend';
 import { generateProgram } from '../helpers/generateProgram';
 
 const root = join(__dirname, '..', '..');
@@ -95,6 +96,23 @@ function chain(fileName: string, text: string, steps: number, seed: number, inBo
   }
   return incremental;
 }
+
+describe('incremental parsing and lowering equal a fresh parse', () => {
+  const texts = [...examples().map(f => readFileSync(f, 'utf8')), generateProgram({ lines: 1500, seed: 3 })];
+  texts.forEach((original, n) => {
+    it(`random edit chain ${n}`, () => {
+      const r = rng(1000 + n);
+      let text = original;
+      let parsed: ParsedSource | undefined = parseTypeScriptIncremental('/p/a.ts', text, undefined).parsed;
+      for (let k = 0; k < 24; k++) {
+        text = edit(text, r, k % 2 === 0, k % 3 !== 0);
+        const next = parseTypeScriptIncremental('/p/a.ts', text, parsed);
+        expect(next.ir).toStrictEqual(parseTypeScript('/p/a.ts', text));
+        parsed = next.parsed;
+      }
+    });
+  });
+});
 
 describe('incremental re-analysis equals a full analysis', () => {
   for (const file of examples()) {

@@ -28,6 +28,20 @@ export function parseTypeScript(fileName: string, text: string): IrModule {
 export interface ParsedSource {
   readonly text: string;
   readonly sourceFile: ts.SourceFile;
+  /** What lowering each top-level statement produced, for reuse when the text before it is unchanged. */
+  readonly statements: readonly StatementRecord[];
+}
+
+/** One top-level statement's lowering: its IR and every effect on the module-wide lists. */
+interface StatementRecord {
+  readonly pos: number;
+  readonly end: number;
+  readonly stmts: readonly Stmt[];
+  readonly errors: readonly AnnotationError[];
+  readonly imports: readonly IrImport[];
+  readonly exports: readonly (readonly [string, string])[];
+  /** `@shape` comments marked used (or released) while lowering it, in order. */
+  readonly commentFlags: readonly (readonly [number, boolean])[];
 }
 
 /**
@@ -38,6 +52,7 @@ export interface ParsedSource {
 export function parseTypeScriptIncremental(fileName: string, text: string, previous: ParsedSource | undefined): { ir: IrModule; parsed: ParsedSource } {
   const kind = /\.tsx$/i.test(fileName) ? T.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? T.ScriptKind.JS : T.ScriptKind.TS;
   let sf: ts.SourceFile | undefined;
+  let reuse: { records: readonly StatementRecord[]; before: number } | undefined;
   if (previous && previous.sourceFile.fileName === fileName && previous.sourceFile.text === previous.text) {
     const old = previous.text;
     let start = 0;
@@ -50,9 +65,12 @@ export function parseTypeScriptIncremental(fileName: string, text: string, previ
     } catch {
       sf = undefined; // FIXME: never seen; a fresh parse below is always correct, only slower.
     }
+    reuse = { records: previous.statements, before: start };
   }
   sf ??= T.createSourceFile(fileName, text, T.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
-  return { ir: new FrontEnd(sf, text).module(), parsed: { text, sourceFile: sf } };
+  const front = new FrontEnd(sf, text, reuse);
+  const ir = front.module();
+  return { ir, parsed: { text, sourceFile: sf, statements: front.records } };
 }
 
 interface CommentInfo {
@@ -68,12 +86,58 @@ class FrontEnd {
   private readonly errors: AnnotationError[] = [];
   /** Every comment containing `@shape`, by start offset. */
   private readonly comments = new Map<number, CommentInfo>();
+  /** Per top-level statement, for the next incremental parse; the logs fill while one is lowered. */
+  readonly records: StatementRecord[] = [];
+  private exportLog: [string, string][] = [];
+  private flagLog: [number, boolean][] = [];
 
-  constructor(private readonly sf: ts.SourceFile, private readonly text: string) {}
+  /**
+   * `reuse`: the previous lowering's records and the offset where the text starts to differ. A prefix
+   * of top-level statements that ends (with the next statement's leading comments) before that offset
+   * is taken over as it was, effects included, instead of lowered again.
+   */
+  constructor(private readonly sf: ts.SourceFile, private readonly text: string, private readonly reuse?: { records: readonly StatementRecord[]; before: number }) {}
+
+  private setExport(name: string, local: string): void {
+    this.exportLog.push([name, local]);
+    this.exports.set(name, local);
+  }
+
+  private topLevel(list: readonly ts.Statement[]): Stmt[] {
+    const body: Stmt[] = [];
+    let reusing = this.reuse !== undefined;
+    for (let i = 0; i < list.length; i++) {
+      const s = list[i];
+      const old = reusing ? this.reuse!.records[i] : undefined;
+      const before = this.reuse?.before ?? 0;
+      const nextStart = i + 1 < list.length ? list[i + 1].getStart(this.sf) : this.text.length;
+      if (old && old.pos === s.pos && old.end === s.end && s.end <= before && nextStart <= before && old.commentFlags.every(([p]) => p < before)) {
+        body.push(...old.stmts);
+        this.errors.push(...old.errors);
+        this.imports.push(...old.imports);
+        for (const [k, v] of old.exports) this.exports.set(k, v);
+        for (const [p, used] of old.commentFlags) {
+          const c = this.comments.get(p);
+          if (c) c.used = used;
+        }
+        this.records.push(old);
+        continue;
+      }
+      reusing = false;
+      const e0 = this.errors.length, i0 = this.imports.length;
+      this.exportLog = [];
+      this.flagLog = [];
+      const out: Stmt[] = [];
+      this.statement(s, out);
+      body.push(...out);
+      this.records.push({ pos: s.pos, end: s.end, stmts: out, errors: this.errors.slice(e0), imports: this.imports.slice(i0), exports: this.exportLog, commentFlags: this.flagLog });
+    }
+    return body;
+  }
 
   module(): IrModule {
     this.collectComments();
-    const body = this.statements(this.sf.statements);
+    const body = this.topLevel(this.sf.statements);
     for (const c of this.comments.values()) {
       if (c.used) continue;
       for (const a of c.annotations) this.errors.push({ code: ANNOTATION_STRAY, args: ['is not attached to a declaration, parameter or function'], range: a.range });
@@ -142,6 +206,7 @@ class FrontEnd {
         const c = this.comments.get(r.pos);
         if (c && !c.used) {
           c.used = true;
+          this.flagLog.push([r.pos, true]);
           out.push(...c.annotations);
         }
       }
@@ -186,7 +251,7 @@ class FrontEnd {
       const exported = this.isExported(s);
       const constant = (s.declarationList.flags & T.NodeFlags.Const) !== 0;
       for (const d of s.declarationList.declarations) {
-        if (exported && T.isIdentifier(d.name)) this.exports.set(d.name.text, d.name.text);
+        if (exported && T.isIdentifier(d.name)) this.setExport(d.name.text, d.name.text);
         if (this.requireImport(d)) continue;
         out.push(this.declaration(d, constant, s.declarationList.declarations.length === 1 ? annotations : [], range));
       }
@@ -247,14 +312,14 @@ class FrontEnd {
     }
     if (T.isFunctionDeclaration(s)) {
       const fn = this.fn(s, this.annotationsOf(s, false));
-      if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
+      if (s.name && this.isExported(s)) this.setExport(isDefault(s) ? 'default' : s.name.text, s.name.text);
       out.push({ kind: 'function', fn, range });
       return;
     }
     if (T.isClassDeclaration(s)) {
       this.releaseUnused(this.annotationsOf(s, false));
       const cls = this.cls(s);
-      if (s.name && this.isExported(s)) this.exports.set(isDefault(s) ? 'default' : s.name.text, s.name.text);
+      if (s.name && this.isExported(s)) this.setExport(isDefault(s) ? 'default' : s.name.text, s.name.text);
       out.push({ kind: 'class', cls, range });
       return;
     }
@@ -295,12 +360,12 @@ class FrontEnd {
     }
     if (T.isExportDeclaration(s)) {
       if (s.exportClause && T.isNamedExports(s.exportClause) && !s.moduleSpecifier) {
-        for (const e of s.exportClause.elements) this.exports.set(e.name.text, (e.propertyName ?? e.name).getText(this.sf));
+        for (const e of s.exportClause.elements) this.setExport(e.name.text, (e.propertyName ?? e.name).getText(this.sf));
       }
       return;
     }
     if (T.isExportAssignment(s)) {
-      if (T.isIdentifier(s.expression)) this.exports.set('default', s.expression.text);
+      if (T.isIdentifier(s.expression)) this.setExport('default', s.expression.text);
       return;
     }
     // Type declarations, empty statements, `debugger`, `break`/`continue`: nothing to follow.
@@ -310,7 +375,10 @@ class FrontEnd {
   private releaseUnused(annotations: readonly ShapeAnnotation[]): void {
     if (annotations.length === 0) return;
     for (const c of this.comments.values()) {
-      if (c.annotations.some(a => annotations.includes(a))) c.used = false;
+      if (c.annotations.some(a => annotations.includes(a))) {
+        c.used = false;
+        this.flagLog.push([c.pos, false]);
+      }
     }
   }
 
