@@ -1,17 +1,9 @@
 // Benchmark inputs and baselines: seeded logits and targets, medians, the float64 reference and the
 // plain-JavaScript cross-entropy every contestant is compared with.
+import { mulberry32 } from '../compute/random';
 
-/** mulberry32: a small seeded generator, so every run benchmarks the same numbers. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator, so every run benchmarks the same numbers. */
+export const rng = mulberry32;
 
 export interface CeData {
   readonly shape: readonly number[];

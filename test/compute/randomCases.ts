@@ -5,21 +5,13 @@
 import type { Engine } from '../../compute/engine';
 import type { LossOptions, Tensor } from '../../compute/types';
 import { referenceLoss, type RefCall } from './reference';
+import { mulberry32 } from '../../compute/random';
 
 export interface CaseFailure { name: string; detail: string }
 export interface SuiteReport { cases: number; failures: CaseFailure[]; maxElemErr: number; maxReducedErr: number }
 
-/** mulberry32 */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded uniform [0, 1) numbers (mulberry32). */
+export const rng = mulberry32;
 
 /** Relative error scaled so that values below 1 are compared absolutely. */
 const err = (a: number, e: number) => Math.abs(a - e) / Math.max(1, Math.abs(e));

@@ -6,20 +6,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readTensorFile } from '../../compute/readers/index';
 import { TensorFileError } from '../../compute/types';
+import { mulberry32 } from '../../compute/random';
 
 const fixtures = join(__dirname, '..', 'compute', 'readerFixtures');
 
-/** mulberry32: small, seeded, good enough to pick mutations reproducibly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 /** Bytes that tend to matter to these formats: digits, brackets, quotes, sizes at type boundaries. */
 const INTERESTING = [0, 1, 0x7f, 0x80, 0xff, 0x30, 0x39, 0x28, 0x29, 0x2c, 0x5b, 0x5d, 0x7b, 0x7d, 0x27, 0x22, 0x20, 0x0a];

@@ -2,6 +2,7 @@
 // (`tensor-lens check` against `tsc --noEmit` on the same file): classes with annotated `forward`
 // methods, annotated helper functions called across the file, creation and shape ops, loss calls,
 // branches and training loops. The output checks clean (a test holds it to that).
+import { mulberry32 } from '../../compute/random';
 
 export interface GenerateOptions {
   /** At least this many lines (default 4,000). */
@@ -19,16 +20,10 @@ export const JS_PYTORCH_SHIM = `declare module 'js-pytorch' {
 declare const loader: { next(): any; [k: string]: any };
 `;
 
-/** A small deterministic PRNG (mulberry32). */
+/** A small deterministic integer generator: `rng(seed)(n)` is in [0, n). */
 function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return n => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * n | 0;
-  };
+  const next = mulberry32(seed);
+  return n => (next() * n) | 0;
 }
 
 export function generateProgram(options: GenerateOptions = {}): string {

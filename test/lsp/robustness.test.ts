@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Position } from 'vscode-languageserver-protocol';
 import { ensureServerBuilt, LspTestClient, ROOT } from './harness';
+import { mulberry32 } from '../../compute/random';
 
 const EDITS = Number(process.env.TL_LSP_FUZZ_EDITS ?? 400);
 const SEED = Number(process.env.TL_LSP_FUZZ_SEED ?? 20261128);
@@ -27,17 +28,7 @@ function sources(): { name: string; text: string }[] {
   return out;
 }
 
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = mulberry32;
 
 const SNIPPETS = [
   '(', ')', '[', ']', '{', '}', ',', ';', '\n', '`', '"', "'", '/*', '*/', '//',

@@ -1,17 +1,9 @@
 // Seeded random numbers for random sample batches: the same seed gives the same batch, so a reloaded
 // panel re-evaluates to the same loss and a screenshot can be reproduced.
+import { mulberry32 } from '../../compute/random';
 
-/** mulberry32: a 32-bit state generator, uniform in [0, 1). Plenty for sample data; not for crypto. */
-export function uniform(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Uniform [0, 1) numbers from a seed (mulberry32). */
+export const uniform = mulberry32;
 
 /** Progress is reported every this many elements (about 10 ms of generation). */
 export const PROGRESS_EVERY = 1 << 20;
