@@ -30,6 +30,14 @@ export interface ParsedSource {
   readonly sourceFile: ts.SourceFile;
   /** What lowering each top-level statement produced, for reuse when the text before it is unchanged. */
   readonly statements: readonly StatementRecord[];
+  /** The `@shape` comments found in each top-level statement (and the trivia after it), parsed. */
+  readonly comments: readonly StatementComments[];
+}
+
+interface StatementComments {
+  readonly pos: number;
+  readonly end: number;
+  readonly list: readonly { readonly pos: number; readonly end: number; readonly parsed: ReturnType<typeof parseShapeComment> }[];
 }
 
 /** One top-level statement's lowering: its IR and every effect on the module-wide lists. */
@@ -52,7 +60,7 @@ interface StatementRecord {
 export function parseTypeScriptIncremental(fileName: string, text: string, previous: ParsedSource | undefined): { ir: IrModule; parsed: ParsedSource } {
   const kind = /\.tsx$/i.test(fileName) ? T.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? T.ScriptKind.JS : T.ScriptKind.TS;
   let sf: ts.SourceFile | undefined;
-  let reuse: { records: readonly StatementRecord[]; before: number } | undefined;
+  let reuse: { records: readonly StatementRecord[]; comments: readonly StatementComments[]; before: number } | undefined;
   if (previous && previous.sourceFile.fileName === fileName && previous.sourceFile.text === previous.text) {
     const old = previous.text;
     let start = 0;
@@ -65,12 +73,12 @@ export function parseTypeScriptIncremental(fileName: string, text: string, previ
     } catch {
       sf = undefined; // FIXME: never seen; a fresh parse below is always correct, only slower.
     }
-    reuse = { records: previous.statements, before: start };
+    reuse = { records: previous.statements, comments: previous.comments, before: start };
   }
   sf ??= T.createSourceFile(fileName, text, T.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
   const front = new FrontEnd(sf, text, reuse);
   const ir = front.module();
-  return { ir, parsed: { text, sourceFile: sf, statements: front.records } };
+  return { ir, parsed: { text, sourceFile: sf, statements: front.records, comments: front.commentRecords } };
 }
 
 interface CommentInfo {
@@ -88,6 +96,7 @@ class FrontEnd {
   private readonly comments = new Map<number, CommentInfo>();
   /** Per top-level statement, for the next incremental parse; the logs fill while one is lowered. */
   readonly records: StatementRecord[] = [];
+  readonly commentRecords: StatementComments[] = [];
   private exportLog: [string, string][] = [];
   private flagLog: [number, boolean][] = [];
 
@@ -96,7 +105,18 @@ class FrontEnd {
    * of top-level statements that ends (with the next statement's leading comments) before that offset
    * is taken over as it was, effects included, instead of lowered again.
    */
-  constructor(private readonly sf: ts.SourceFile, private readonly text: string, private readonly reuse?: { records: readonly StatementRecord[]; before: number }) {}
+  constructor(
+    private readonly sf: ts.SourceFile, private readonly text: string,
+    private readonly reuse?: { records: readonly StatementRecord[]; comments: readonly StatementComments[]; before: number },
+  ) {}
+
+  /** Whether top-level statement `i` and the trivia up to the next one lie wholly before the edit. */
+  private beforeEdit(list: readonly ts.Statement[], i: number, old: { pos: number; end: number } | undefined): boolean {
+    if (!this.reuse || !old) return false;
+    const s = list[i];
+    const nextStart = i + 1 < list.length ? list[i + 1].getStart(this.sf) : this.text.length;
+    return old.pos === s.pos && old.end === s.end && s.end <= this.reuse.before && nextStart <= this.reuse.before;
+  }
 
   private setExport(name: string, local: string): void {
     this.exportLog.push([name, local]);
@@ -109,9 +129,7 @@ class FrontEnd {
     for (let i = 0; i < list.length; i++) {
       const s = list[i];
       const old = reusing ? this.reuse!.records[i] : undefined;
-      const before = this.reuse?.before ?? 0;
-      const nextStart = i + 1 < list.length ? list[i + 1].getStart(this.sf) : this.text.length;
-      if (old && old.pos === s.pos && old.end === s.end && s.end <= before && nextStart <= before && old.commentFlags.every(([p]) => p < before)) {
+      if (old && this.beforeEdit(list, i, old) && old.commentFlags.every(([p]) => p < this.reuse!.before)) {
         body.push(...old.stmts);
         this.errors.push(...old.errors);
         this.imports.push(...old.imports);
@@ -159,15 +177,19 @@ class FrontEnd {
   private collectComments(): void {
     if (!this.text.includes('@shape')) return;
     const seen = new Set<number>();
+    let found: { pos: number; end: number; parsed: ReturnType<typeof parseShapeComment> }[] = [];
+    const take = (pos: number, end: number, parsed: ReturnType<typeof parseShapeComment>) => {
+      found.push({ pos, end, parsed });
+      this.errors.push(...parsed.errors);
+      this.comments.set(pos, { pos, end, annotations: parsed.annotations, used: parsed.annotations.length === 0 });
+    };
     const add = (ranges: ts.CommentRange[] | undefined) => {
       for (const r of ranges ?? []) {
         if (seen.has(r.pos)) continue;
         seen.add(r.pos);
         const t = this.text.slice(r.pos, r.end);
         if (!t.includes('@shape')) continue;
-        const parsed = parseShapeComment(t, r.pos);
-        this.errors.push(...parsed.errors);
-        this.comments.set(r.pos, { pos: r.pos, end: r.end, annotations: parsed.annotations, used: parsed.annotations.length === 0 });
+        take(r.pos, r.end, parseShapeComment(t, r.pos));
       }
     };
     // Only subtrees that contain an `@shape` can hold (or end right before) such a comment.
@@ -193,8 +215,33 @@ class FrontEnd {
       add(T.getLeadingCommentRanges(this.text, n.end));
       if (containsMark(n.pos, n.end)) T.forEachChild(n, visit);
     };
-    visit(this.sf);
-    add(T.getLeadingCommentRanges(this.text, this.sf.endOfFileToken.pos));
+    // `visit(this.sf)`, one top-level statement at a time: a statement (with the trivia up to the next
+    // one) wholly before the edit finds the same comments as last time, taken over without the walk.
+    const sf = this.sf;
+    add(T.getLeadingCommentRanges(this.text, sf.pos));
+    add(T.getTrailingCommentRanges(this.text, sf.end));
+    add(T.getLeadingCommentRanges(this.text, sf.end));
+    const list = sf.statements;
+    let reusing = this.reuse !== undefined;
+    for (let i = 0; i < list.length; i++) {
+      const old = reusing ? this.reuse!.comments[i] : undefined;
+      found = [];
+      // Last time the trivia after the statement may have run on past where the edit now is.
+      if (old && this.beforeEdit(list, i, old) && old.list.every(c => c.end < this.reuse!.before)) {
+        for (const c of old.list) {
+          if (seen.has(c.pos)) continue;
+          seen.add(c.pos);
+          take(c.pos, c.end, c.parsed);
+        }
+      } else {
+        reusing = false;
+        visit(list[i]);
+      }
+      this.commentRecords.push({ pos: list[i].pos, end: list[i].end, list: found });
+    }
+    found = [];
+    visit(sf.endOfFileToken);
+    add(T.getLeadingCommentRanges(this.text, sf.endOfFileToken.pos));
   }
 
   /** Annotations in the comments before a node (JSDoc or `//`) and, if `trailing`, after it on the same line. */
