@@ -2,10 +2,10 @@
 // cross_entropy / nll_loss and TF.js's softmaxCrossEntropy on typed-array tensors, with PyTorch's
 // exact errors. Runtime-neutral (no Node, no DOM): hosts hand over the wasm bytes or module.
 
-import { blockItems, blocksOf, blockCount, finishTfjs, finishTorch, type Block } from './finish';
+import { blockItems, blocksOf, blockCount, finishTfjs, torchResult, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import {
-  EngineInputError, TorchError,
+  EngineInputError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
 } from './types';
 
@@ -234,17 +234,7 @@ class WasmEngine implements Engine {
   private runTorch(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, hooks: EvalHooks): LossResult {
     const t0 = now();
     const r = this.computeBlocks({ plan, input, target, weight, wantValues: plan.reduction === 'none', onProgress: hooks.onProgress });
-    if (r.badTarget) throw new TorchError('IndexError', `Target ${r.badTarget.value} is out of bounds.`);
-    const loss = finishTorch(plan, r.partials);
-    return {
-      loss,
-      shape: plan.reduction === 'none' ? plan.itemShape : [],
-      values: r.values,
-      logProb: r.logProb,
-      elapsedMs: now() - t0,
-      engine: this.kind,
-      dtype: plan.dtype,
-    };
+    return torchResult(plan, r, now() - t0, this.kind);
   }
 
   // ---- memory

@@ -6,8 +6,9 @@
 // blocks depend only on the plan's shape; the engine and the pools add block results in block order,
 // so one thread and eight give bit-identical losses.
 
+import type { BlockResults } from './engine';
 import type { LossPlan } from './semantics';
-import { TfjsError, type Tensor } from './types';
+import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } from './types';
 
 /** Items per block: ≈ 64k logits, a multiple of 4 (the SIMD kernels' group), at least 4. */
 export function blockItems(C: number): number {
@@ -61,6 +62,23 @@ export function finishTorch(plan: LossPlan, partials: Float64Array): number | nu
   // by N·d1·…·dK, whatever the weights.
   if (plan.items === 0 || plan.C === 0 && plan.kind === 'prob') return NaN;
   return toDtype(plan, loss / (plan.kind === 'prob' ? plan.items : weight));
+}
+
+/**
+ * A PyTorch-mode result from block results, wherever they were computed (one engine or a pool):
+ * the first bad target is PyTorch's IndexError, else the reduced loss and the per-item values.
+ */
+export function torchResult(plan: LossPlan, r: BlockResults, elapsedMs: number, engine: EngineKind): LossResult {
+  if (r.badTarget) throw new TorchError('IndexError', `Target ${r.badTarget.value} is out of bounds.`);
+  return {
+    loss: finishTorch(plan, r.partials),
+    shape: plan.reduction === 'none' ? plan.itemShape : [],
+    values: r.values,
+    logProb: r.logProb,
+    elapsedMs,
+    engine,
+    dtype: plan.dtype,
+  };
 }
 
 /** TF.js reductions over the per-example losses (ce-semantics §4.1 `computeWeightedLoss`). */

@@ -5,10 +5,10 @@
 // Hosts: compute/node/pool.ts (worker_threads), compute/browser/pool.ts (Web Workers).
 
 import type { BlockResults, WasmBytes, WasmModule } from './engine';
-import { blockItems, blockCount, finishTfjs, finishTorch } from './finish';
+import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import {
-  CancelledError, TorchError,
+  CancelledError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TfjsLossOptions, type TypedArray,
 } from './types';
 import type { WorkerReply, WorkerRequest } from './workerCore';
@@ -104,16 +104,7 @@ export class EnginePool {
     const plan = makePlan();
     const t0 = now();
     const r = await this.compute(plan, input, target, weight, plan.reduction === 'none', run);
-    if (r.badTarget) throw new TorchError('IndexError', `Target ${r.badTarget.value} is out of bounds.`);
-    return {
-      loss: finishTorch(plan, r.partials),
-      shape: plan.reduction === 'none' ? plan.itemShape : [],
-      values: r.values,
-      logProb: r.logProb,
-      elapsedMs: now() - t0,
-      engine: r.kind,
-      dtype: plan.dtype,
-    };
+    return torchResult(plan, r, now() - t0, r.kind);
   }
 
   /** Shards the plan, runs the shards on free workers, and reassembles the results in order. */
