@@ -259,21 +259,33 @@ function tensorList(v: Value | undefined): (TensorValue | undefined)[] | undefin
 }
 
 /**
+ * The operands of `cat`/`stack` (torch `cat(tensors, dim)`, `tensors.cat(dim)`; TF.js `concat(tensors,
+ * axis)`): the list's fixed shapes, the dim, and the common dtype. `ds` is absent when the list, a
+ * shape or the dim is not known.
+ */
+function listOperands(call: OpCall): {
+  ds?: Dim[][]; dim: number; dimArg: OpCall['args'][number] | undefined; dtype: TensorValue['dtype']; count: number;
+} {
+  const list = tensorList((call.self ?? call.args[0])?.value);
+  const dimArg = call.self ? call.args[0] : call.args[1];
+  const dimOpt = dimArg ?? call.options.get('dim') ?? call.options.get('axis');
+  const dim = dimOpt ? asInt(dimOpt.value) : 0;
+  if (!list || list.length === 0 || dim === undefined) return { dim: 0, dimArg, dtype: undefined, count: 0 };
+  const dtype = list.every(t => t?.dtype && t.dtype === list[0]?.dtype) ? list[0]!.dtype : undefined;
+  const shapes = list.map(t => fixedDims(t));
+  if (shapes.some(s => !s)) return { dim, dimArg, dtype, count: list.length };
+  return { ds: shapes as Dim[][], dim, dimArg, dtype, count: list.length };
+}
+
+/**
  * torch `cat(tensors, dim = 0)` / TF.js `concat(tensors, axis = 0)`: same rank, equal sizes except
  * along `dim`, which adds up. PyTorch: `Sizes of tensors must match except in dimension 1. Expected
  * size 4 but got size 5 for tensor number 1 in the list.`
  */
 function cat(ctx: OpContext, call: OpCall): Value {
-  const listArg = call.self ?? call.args[0];
-  const list = tensorList(listArg?.value);
-  const dimArg = call.self ? call.args[0] : call.args[1];
-  const dimOpt = dimArg ?? call.options.get('dim') ?? call.options.get('axis');
-  const dim = dimOpt ? asInt(dimOpt.value) : 0;
-  if (!list || list.length === 0 || dim === undefined) return tensorOf(undefined, undefined);
-  const dtype = list.every(t => t?.dtype && t.dtype === list[0]?.dtype) ? list[0]!.dtype : undefined;
-  const shapes = list.map(t => fixedDims(t));
-  if (shapes.some(s => !s)) return tensorOf(undefined, dtype);
-  const ds = shapes as Dim[][];
+  const ops = listOperands(call);
+  if (!ops.ds) return tensorOf(undefined, ops.dtype);
+  const { ds, dim, dimArg, dtype } = ops;
   // PyTorch checks for 0-d tensors first (TF.js fails on them too, with its own words): no dim to join along.
   const scalar = ds.findIndex(s => s.length === 0);
   if (scalar >= 0) {
@@ -307,15 +319,9 @@ function cat(ctx: OpContext, call: OpCall): Value {
 
 /** torch `stack(tensors, dim = 0)` / TF.js `stack(tensors, axis = 0)`: equal shapes, a new dim of size len(list). */
 function stack(ctx: OpContext, call: OpCall): Value {
-  const list = tensorList((call.self ?? call.args[0])?.value);
-  const dimArg = call.self ? call.args[0] : call.args[1];
-  const dimOpt = dimArg ?? call.options.get('dim') ?? call.options.get('axis');
-  const dim = dimOpt ? asInt(dimOpt.value) : 0;
-  if (!list || list.length === 0 || dim === undefined) return tensorOf(undefined, undefined);
-  const dtype = list.every(t => t?.dtype && t.dtype === list[0]?.dtype) ? list[0]!.dtype : undefined;
-  const shapes = list.map(t => fixedDims(t));
-  if (shapes.some(s => !s)) return tensorOf(undefined, dtype);
-  const ds = shapes as Dim[][];
+  const ops = listOperands(call);
+  if (!ops.ds) return tensorOf(undefined, ops.dtype);
+  const { ds, dim, dimArg, dtype, count } = ops;
   for (let k = 1; k < ds.length; k++) {
     const differs = ds[k].length !== ds[0].length || ds[k].some((d, i) => compareDims(d, ds[0][i]) === 'different');
     if (differs) {
@@ -330,7 +336,7 @@ function stack(ctx: OpContext, call: OpCall): Value {
     return tensorOf(undefined, dtype);
   }
   const out = [...ds[0]];
-  out.splice(dim < 0 ? dim + r : dim, 0, constDim(list.length));
+  out.splice(dim < 0 ? dim + r : dim, 0, constDim(count));
   return tensorOf({ dims: out }, dtype);
 }
 
