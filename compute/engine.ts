@@ -332,23 +332,43 @@ class WasmEngine implements Engine {
     const nBlocks = blockCount(plan, B);
     const partials = new Float64Array(nBlocks * 3);
     const isProb = plan.kind === 'prob';
+    const rows = plan.layout === 'rows';
+    const S = plan.S;
 
     if (input.dtype === 'float16' || isProb && target.dtype === 'float16' || weight?.dtype === 'float16') {
       throw new EngineInputError('float16 tensors are not supported by the engine: convert them to float32');
     }
 
+    // Inputs not already in engine memory are staged one block at a time into a reusable area
+    // (≈ 256 KB, so the kernel reads it from L2 right after the copy wrote it) rather than copied
+    // whole first: one pass over DRAM instead of three, and engine memory bounded by the block size.
+    // A staged spatial block is a [C, stride] tile (one copy per class plane); the kernels take the
+    // class stride, and every item goes through the same arithmetic as in place, so the results are
+    // bit-identical to computing on a whole copy. log_prob output of the spatial layout is written
+    // in the input's layout (the kernels address input and output with the same offsets), so that
+    // one combination still copies the input whole.
+    const xBytes = elems * es;
+    const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, xBytes) : undefined;
+    const maxN = rows ? Math.min(B, plan.N) : Math.min(B, S);
+    const stride = rows ? C : Math.ceil(maxN / 16) * 16;
+    const stageX = xOwn === undefined && xBytes > 0 && (rows || !plan.returnLogProb);
+    // Probability targets are addressed with the input's offsets: staged exactly when the input is
+    // (rows: block layout either way), else copied whole in the input's layout.
+    const stageY = isProb && xBytes > 0 && (rows || stageX);
+    // Bytes the SIMD kernels may read past a block's logits: 3 rows (t4 groups) + one vector.
+    const stageBytes = rows ? (maxN + 3) * C * es + 64 : C * stride * es + 64;
+
     // Workspace layout after the caller's allocations: x | targets raw | targets i32 | weight | y |
     // values | logProb | m | ls | scratch. Every region is 64-byte aligned with over-read slack.
-    const xBytes = elems * es;
     let p = this.userTop();
-    const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, xBytes) : undefined;
-    const xp = xOwn ?? p;
-    if (xOwn === undefined) p = align(p + xBytes + 3 * 4 * C + 64);
-    const rawTBytes = isProb ? 0 : items * sizeOf[target.dtype];
-    const rawTp = p; p = align(p + rawTBytes + 16);
-    const tp = p; p = align(p + (isProb ? 0 : items * 4) + 64);
+    let xp = xOwn ?? p;
+    if (xOwn === undefined) p = align(p + (stageX ? stageBytes : xBytes + 3 * 4 * C + 64));
+    const tSize = isProb ? 0 : sizeOf[target.dtype];
+    const tOwn = isProb || items === 0 ? undefined : this.ownPointer(target, items * tSize);
+    const rawTp = p; p = align(p + (tOwn === undefined ? maxN * tSize : 0) + 16);
+    const tp = p; p = align(p + (isProb ? 0 : maxN * 4) + 64);
     const wp = weight ? p : 0; p = align(p + (weight ? C * es : 0) + 16);
-    const yp = isProb ? p : 0; p = align(p + (isProb ? xBytes : 0) + 64);
+    const yp = isProb ? p : 0; p = align(p + (isProb ? (stageY ? stageBytes : xBytes) : 0) + 64);
     const wantValues = !!req.wantValues;
     const outp = wantValues ? p : 0; p = align(p + (wantValues ? items * es : 0) + 16);
     const lpp = plan.returnLogProb ? p : 0; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
@@ -356,33 +376,27 @@ class WasmEngine implements Engine {
     const lsp = p; p = align(p + B * es + 64);
     const scratch = p; p = align(p + Math.max(C * 16 + 128, 2 * 512 * 4 + 64)); // rowsT4's columns / spatial's tile
     // A zero-copy input may be the last allocation: keep its over-read slack inside the memory.
-    this.ensure(Math.max(p, xp + xBytes + 3 * 4 * C + 64));
+    this.ensure(Math.max(p, xOwn === undefined ? 0 : xp + xBytes + 3 * 4 * C + 64));
     const buf = k.memory.buffer;
+    const mem = new Uint8Array(buf);
 
-    // copy in (TypedArray.set converts between element types where the plan allows it)
-    if (xOwn === undefined && xBytes > 0) {
+    if (weight) (f64 ? new Float64Array(buf, wp, C) : new Float32Array(buf, wp, C)).set(numbersOf(weight));
+    if (xOwn === undefined && !stageX && xBytes > 0) {
       (f64 ? new Float64Array(buf, xp, elems) : new Float32Array(buf, xp, elems)).set(numbersOf(input));
     }
-    if (weight) (f64 ? new Float64Array(buf, wp, C) : new Float32Array(buf, wp, C)).set(numbersOf(weight));
-    if (isProb && elems > 0) {
+    if (isProb && !stageY && xBytes > 0) {
       (f64 ? new Float64Array(buf, yp, elems) : new Float32Array(buf, yp, elems)).set(numbersOf(target));
     }
-    if (!isProb && items > 0) {
-      const src = target.data;
-      const tOwn = this.ownPointer(target, rawTBytes);
-      const from = tOwn ?? rawTp;
-      if (tOwn === undefined) new Uint8Array(buf, rawTp, rawTBytes).set(new Uint8Array(src.buffer, src.byteOffset, rawTBytes));
-      const bad = plan.targetDtype === 'int64' ? k.convertTargetsI64(from, tp, items, C, plan.ignoreIndex)
-        : plan.targetDtype === 'int32' ? k.convertTargetsI32(from, tp, items, C, plan.ignoreIndex)
-        : k.convertTargetsU8(from, tp, items, C, plan.ignoreIndex);
-      if (bad >= 0) return { partials, badTarget: { index: bad, value: String(src[bad]) } };
-    }
+    const xStage = stageX ? stager(input, plan.dtype, mem, xp) : undefined;
+    const yStage = stageY ? stager(target, plan.dtype, mem, yp) : undefined;
+    const tRaw = !isProb && tOwn === undefined && items > 0 ? target.data : undefined;
+    const tRaw8 = tRaw && new Uint8Array(tRaw.buffer, tRaw.byteOffset, items * tSize);
+    const convert = plan.targetDtype === 'int64' ? k.convertTargetsI64
+      : plan.targetDtype === 'int32' ? k.convertTargetsI32 : k.convertTargetsU8;
 
     // Fused SIMD kernels for the common case; otherwise row statistics then a scalar consumer.
     const fused = this.simd && !f64 && C > 0 && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb;
     const simdStats = this.simd && !f64 && C > 0;
-    const rows = plan.layout === 'rows';
-    const S = plan.S;
     let b = 0;
     // progress roughly every 1% of the blocks, only when there is enough work to watch
     const progress = req.onProgress && elems >= 1 << 20 ? req.onProgress : undefined;
@@ -390,25 +404,44 @@ class WasmEngine implements Engine {
     let done = 0;
     for (const blk of blocksOf(plan, B)) {
       const n = blk.end - blk.start;
-      // element offset of the block's first item, its item index, and the strides
+      // element offset of the block's first item and its item index in the caller's layout
       const elemOff = rows ? blk.start * C : blk.image * C * S + blk.start;
       const itemOff = rows ? blk.start : blk.image * S + blk.start;
+      // the block's strides and first logit where the kernel reads it (staged or in place)
       const is = rows ? C : 1;
-      const cs = rows ? 1 : S;
-      const x = xp + elemOff * es;
-      const t = tp + itemOff * 4;
+      const cs = rows ? 1 : stageX ? stride : S;
+      let x = xp + elemOff * es;
+      if (xStage) {
+        x = xp;
+        if (rows) xStage.copy(elemOff, n * C, 0);
+        else for (let c = 0; c < C; c++) xStage.copy(elemOff + c * S, n, c * stride);
+      }
+      let y = yp + elemOff * es;
+      if (yStage) {
+        y = yp;
+        if (rows) yStage.copy(elemOff, n * C, 0);
+        else for (let c = 0; c < C; c++) yStage.copy(elemOff + c * S, n, c * stride);
+      }
+      // Targets: converted per block (validated, ignore_index → −1); the first bad one in memory
+      // order is PyTorch's IndexError, whatever block it is in.
+      const t = tp;
+      if (!isProb && n > 0) {
+        const from = tOwn === undefined ? rawTp : tOwn + itemOff * tSize;
+        if (tRaw8) mem.set(tRaw8.subarray(itemOff * tSize, (itemOff + n) * tSize), rawTp);
+        const bad = convert(from, tp, n, C, plan.ignoreIndex);
+        if (bad >= 0) return { partials, badTarget: { index: itemOff + bad, value: String(target.data[itemOff + bad]) } };
+      }
       const out = outp ? outp + itemOff * es : 0;
       let loss: number;
       if (fused) {
         loss = rows
           ? (C <= T4_MAX_C ? k.rowsT4(x, t, wp, n, C, out, 0, 0, scratch) : k.rowsLong(x, t, wp, n, C, out, 0, 0))
-          : k.spatial(x, S, t, wp, n, C, out, 0, 0, scratch);
+          : k.spatial(x, cs, t, wp, n, C, out, 0, 0, scratch);
       } else if (plan.kind === 'nll') {
         loss = f64 ? k.indexLossF64(x, is, cs, C, n, t, wp, 0, 0, 0, out) : k.indexLossF32(x, is, cs, C, n, t, wp, 0, 0, 0, out);
       } else {
-        this.stats(simdStats, f64, rows, x, is, cs, C, S, n, mp, lsp, scratch);
+        this.stats(simdStats, f64, rows, x, is, cs, C, cs, n, mp, lsp, scratch);
         if (isProb) {
-          const y = yp + elemOff * es;
           loss = f64 ? k.probLossF64(x, is, cs, C, n, y, wp, mp, lsp, plan.eps, plan.epsDivisor, out)
             : k.probLossF32(x, is, cs, C, n, y, wp, mp, lsp, plan.eps, plan.epsDivisor, out);
         } else {
@@ -416,6 +449,7 @@ class WasmEngine implements Engine {
             : k.indexLossF32(x, is, cs, C, n, t, wp, mp, lsp, plan.eps, out);
         }
         if (lpp) {
+          // rows: the block's log_prob goes to its place in the output, whatever x points at
           const lp = lpp + elemOff * es;
           if (f64) k.logProbF64(x, is, cs, C, n, mp, lsp, lp);
           else k.logProbF32(x, is, cs, C, n, mp, lsp, lp);
@@ -456,6 +490,28 @@ class WasmEngine implements Engine {
       k.spatial(x, S, 0, 0, n, C, 0, mp, lsp, scratch);
     }
   }
+}
+
+/** Copies runs of a tensor's elements into engine memory, converted to the plan's float type. */
+interface Stager {
+  /** `count` elements from element `from` of the tensor to element `to` of the staging area. */
+  copy(from: number, count: number, to: number): void;
+}
+
+function stager(t: Tensor, dtype: 'float32' | 'float64', mem: Uint8Array, dst: number): Stager {
+  const d = t.data;
+  const es = dtype === 'float64' ? 8 : 4;
+  if (t.dtype === dtype) {
+    // Same type: a byte copy (memmove), never an element-by-element conversion.
+    const src = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
+    return { copy: (from, count, to) => mem.set(src.subarray(from * es, (from + count) * es), dst + to * es) };
+  }
+  const view = dtype === 'float64' ? new Float64Array(mem.buffer) : new Float32Array(mem.buffer);
+  const at = dst / es;
+  if (d instanceof BigInt64Array || d instanceof BigUint64Array) {
+    return { copy: (from, count, to) => view.set(Array.from(d.subarray(from, from + count), Number), at + to) };
+  }
+  return { copy: (from, count, to) => view.set((d as Exclude<TypedArray, BigInt64Array | BigUint64Array>).subarray(from, from + count), at + to) };
 }
 
 /** A tensor's values as something TypedArray.set accepts (float16 was refused earlier). */

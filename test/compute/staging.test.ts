@@ -1,0 +1,127 @@
+// Staged copy-in: inputs that are not in engine memory are copied one block at a time into a staging
+// area (spatial blocks as [C, stride] tiles). The results must be bit-identical to the same inputs
+// computed in place (zero-copy), for every kernel path, block size and layout; a bad target in a
+// later block is still the first in memory order; and engine memory stays bounded by the block.
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BlockResults, Engine } from '../../compute/engine';
+import { loadEngine } from '../../compute/node/loadEngine';
+import { planTorch } from '../../compute/semantics';
+import type { LossOptions, Tensor } from '../../compute/types';
+import { makeCase, type CaseSpec } from './randomCases';
+
+/** The bytes of a result array as hex: equal strings are equal bits (NaN payloads and −0 included). */
+const bits = (a: ArrayBufferView | undefined) => a === undefined ? 'none' : Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
+const sameBits = (a: BlockResults, b: BlockResults) => {
+  expect(bits(a.partials)).toBe(bits(b.partials));
+  expect(bits(a.values)).toBe(bits(b.values));
+  expect(bits(a.logProb)).toBe(bits(b.logProb));
+  expect(a.badTarget).toEqual(b.badTarget);
+};
+
+/** A copy of `t` living in engine memory (the zero-copy path). */
+function resident(engine: Engine, t: Tensor): Tensor {
+  const r = engine.allocTensor(t.shape, t.dtype);
+  (r.data as unknown as { set(a: ArrayLike<unknown>): void }).set(t.data as ArrayLike<unknown>);
+  return r;
+}
+
+const base: Omit<CaseSpec, 'shape'> = {
+  name: '', fn: 'cross_entropy', prob: false, weighted: false, ignoreIndex: -100, reduction: 'mean', eps: 0,
+  logProb: false, values: 'normal', dtype: 'float32',
+};
+/** Every kernel path: fused index (unweighted, weighted with ignored items), smoothing, probability
+ * targets, nll_loss, log_prob, float64, hostile values. */
+const variants: Partial<CaseSpec>[] = [
+  {},
+  { weighted: true, ignoreIndex: 2 },
+  { eps: 0.1, weighted: true },
+  { prob: true },
+  { prob: true, eps: 0.3, weighted: true },
+  { fn: 'nll_loss', weighted: true },
+  { logProb: true },
+  { logProb: true, prob: true },
+  { dtype: 'float64', weighted: true },
+  { dtype: 'float64', logProb: true, prob: true },
+  { values: 'hostile' },
+  { values: 'hostile', eps: 0.1 },
+];
+/** Shapes and block sizes that give several blocks, partial last blocks and partial SIMD groups. */
+const layouts: { shape: number[]; blocks: (number | undefined)[] }[] = [
+  { shape: [37, 5], blocks: [4, 8, 36, undefined] },     // rowsT4
+  { shape: [9, 300], blocks: [4, 8] },                  // rowsLong
+  { shape: [3, 5, 37], blocks: [4, 12, 36, undefined] }, // spatial, blocks inside an image
+  { shape: [2, 21, 13, 11], blocks: [16, 100] },
+  { shape: [3, 2, 5], blocks: [4] },                    // a block is longer than an image
+];
+
+describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('staged copy-in (%s)', file => {
+  let engine: Engine;
+  beforeAll(async () => { engine = await loadEngine({ file }); });
+
+  it('gives the same bits as computing in place, on every path, layout and block size', () => {
+    let compared = 0;
+    for (const { shape, blocks } of layouts) {
+      for (const [vi, v] of variants.entries()) {
+        const spec: CaseSpec = { ...base, ...v, shape };
+        const { input, target, options } = makeCase(spec, 77 + vi);
+        const plan = planTorch(spec.fn, input, target, options);
+        for (const blockItems of blocks) {
+          const run = (x: Tensor, t: Tensor) => engine.computeBlocks({ plan, input: x, target: t, weight: options.weight, blockItems, wantValues: true });
+          const staged = run(input, target);
+          const xr = resident(engine, input);
+          const tr = resident(engine, target);
+          // in place; and each tensor alone in place (staged logits with resident targets and back)
+          sameBits(staged, run(xr, tr));
+          sameBits(staged, run(input, tr));
+          sameBits(staged, run(xr, target));
+          engine.free(tr);
+          engine.free(xr);
+          compared++;
+        }
+        // and the public API end to end
+        const call = (x: Tensor, t: Tensor, o: LossOptions) => spec.fn === 'nll_loss' ? engine.nllLoss(x, t, o) : engine.crossEntropy(x, t, o);
+        for (const reduction of ['mean', 'none'] as const) {
+          const o = { ...options, reduction };
+          const a = call(input, target, o);
+          const xr = resident(engine, input);
+          const b = call(xr, target, o);
+          engine.free(xr);
+          expect(Object.is(a.loss, b.loss)).toBe(true);
+          expect(bits(a.values)).toBe(bits(b.values));
+          expect(bits(a.logProb)).toBe(bits(b.logProb));
+        }
+      }
+    }
+    expect(compared).toBeGreaterThan(100);
+  });
+
+  it('reports the first bad target in memory order when it sits in a later block', () => {
+    const rows = makeCase({ ...base, shape: [40, 5] }, 3);
+    const t = rows.target.data as BigInt64Array;
+    t[30] = 9n; t[20] = -7n;
+    const plan = planTorch('cross_entropy', rows.input, rows.target, {});
+    const r = engine.computeBlocks({ plan, input: rows.input, target: rows.target, blockItems: 8 });
+    expect(r.badTarget).toEqual({ index: 20, value: '-7' });
+    expect(() => engine.crossEntropy(rows.input, rows.target)).toThrow('Target -7 is out of bounds.');
+
+    const px = makeCase({ ...base, shape: [2, 3, 10] }, 4);
+    const tp = px.target.data as BigInt64Array;
+    tp[17] = 3n; tp[13] = 5n;
+    const planS = planTorch('cross_entropy', px.input, px.target, {});
+    expect(engine.computeBlocks({ plan: planS, input: px.input, target: px.target, blockItems: 4 }).badTarget).toEqual({ index: 13, value: '5' });
+  });
+});
+
+describe('staged copy-in memory', () => {
+  it('grows engine memory by about a block, not by the input', async () => {
+    const engine = await loadEngine({ file: 'ce-simd.wasm' });
+    const memBytes = () => (engine as unknown as { k: { memory: { buffer: ArrayBuffer } } }).k.memory.buffer.byteLength;
+    const before = memBytes();
+    const spec: CaseSpec = { ...base, shape: [4, 21, 128, 128] }; // 5.5 MB of logits
+    const { input, target } = makeCase(spec, 5);
+    const r = engine.crossEntropy(input, target);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    // the block's staging (≈ 256 KB), its targets, statistics and scratch; not the 5.5 MB input
+    expect(memBytes() - before).toBeLessThan(1 << 20);
+  });
+});
