@@ -1,17 +1,27 @@
 // A pool of engine workers, runtime-neutral: splits a loss evaluation into shards cut on the fixed
-// block boundaries (compute/finish.ts), runs them on the workers (each with its own wasm instance),
-// and adds the block partials in block order, so the result is bit-identical to one engine's.
-// Progress is reported per shard; an AbortSignal terminates the workers (they restart on next use).
+// block boundaries (compute/finish.ts), runs them on the workers (each with its own wasm instance)
+// and, optionally, on the calling thread, and adds the block partials in block order, so the result
+// is bit-identical to one engine's.
+//
+// Two ways to hand out the work:
+// - shared (Node worker_threads; a cross-origin-isolated page): the input lives in a
+//   SharedArrayBuffer (the caller's, or one copy into a pool-owned buffer that is reused), and each
+//   worker gets one request naming its shards as views of it, and sends one reply; the calling
+//   thread computes its own share meanwhile, a piece at a time so that cancellation and progress
+//   still get through.
+// - transfer (browser webviews, which are not cross-origin isolated): each shard is copied out and
+//   transferred to the next free worker, four shards per worker, as they finish.
+// An AbortSignal terminates the workers (new ones start on next use); so does a crashed worker.
 // Hosts: compute/node/pool.ts (worker_threads), compute/browser/pool.ts (Web Workers).
 
-import type { BlockResults, WasmBytes, WasmModule } from './engine';
+import { createEngineSync, type BlockResults, type Engine, type WasmBytes, type WasmModule } from './engine';
 import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import {
-  CancelledError,
-  type EngineKind, type LossOptions, type LossResult, type Tensor, type TfjsLossOptions, type TypedArray,
+  CancelledError, EngineInputError,
+  type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
 } from './types';
-import type { WorkerReply, WorkerRequest } from './workerCore';
+import { computeShards, type ShardRequest, type WorkerReply, type WorkerRequest } from './workerCore';
 
 /** One worker, as the pool sees it (a Node Worker or a browser Worker behind an adapter). */
 export interface WorkerPort {
@@ -26,55 +36,121 @@ export type WorkerFactory = () => WorkerPort;
 export interface PoolOptions {
   /** Creates a worker that runs createWorkerHandler (compute/workerCore.ts). */
   readonly factory: WorkerFactory;
-  /** Number of workers (≥ 1). */
+  /** Threads computing (≥ 1): workers, plus the calling thread when `callerComputes`. */
   readonly size: number;
   /** The engine build for every worker: a compiled module (shared, no recompiling) or bytes. */
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
-  /** Inputs with fewer logits than this go to one worker in one shard (default 2^18). */
+  /** Inputs with fewer logits than this go to one thread in one shard (default 2^18). */
   readonly minParallelElements?: number;
+  /**
+   * The workers can read SharedArrayBuffer views: shards are posted as views of shared memory, one
+   * request per worker, instead of copies. Needs SharedArrayBuffer in this runtime.
+   */
+  readonly shared?: boolean;
+  /**
+   * The calling thread computes a share itself (counted in `size`) rather than idle while the
+   * workers run: for programs that own their thread (the command line, benchmarks), not a UI thread.
+   * Needs `module` and `shared`.
+   */
+  readonly callerComputes?: boolean;
 }
 
 export interface RunOptions {
-  /** Called after each shard: items done of total. */
+  /** Called as shards progress: items done of total. */
   readonly onProgress?: (done: number, total: number) => void;
   /** Aborting rejects with CancelledError and terminates the workers. */
   readonly signal?: AbortSignal;
 }
 
-/** A shard: the sub-problem for one worker, and where its outputs go in the full result. */
+/** A shard: the sub-problem for one thread, and where its outputs go in the full result. */
 interface Shard {
+  /** Its place in the full problem's shard order. */
+  readonly index: number;
   readonly plan: LossPlan;
-  /** The shard's input and target, copied out when the shard is dispatched (not all up front). */
-  readonly tensors: () => { input: Tensor; target: Tensor };
   readonly items: number;
   /** item offset of the shard's first item, or, for a pixel range, the image and pixel start */
   readonly itemOffset: number;
+  /**
+   * The shard's element range of the input and of the target (items for index targets) and their
+   * shapes. A pixel range gathers its input (and probability targets): their range is then [0, C·len).
+   */
+  readonly inputShape: readonly number[];
+  readonly input: readonly [number, number];
+  readonly targetShape: readonly number[];
+  readonly target: readonly [number, number];
+  /** Set when the shard is a pixel range of one image of S pixels. */
   readonly pixelRange?: { readonly image: number; readonly start: number; readonly len: number };
+  /** The full problem's pixels per image (S). */
+  readonly fullS: number;
   readonly blocks: number;
+}
+
+interface Job {
+  readonly plan: LossPlan;
+  readonly input: Tensor;
+  readonly target: Tensor;
+  readonly weight: Tensor | undefined;
+  readonly wantValues: boolean;
+  readonly run: RunOptions;
 }
 
 interface Slot {
   port: WorkerPort;
   ready: Promise<void>;
-  busy: boolean;
   onReply?: (reply: WorkerReply) => void;
   onError?: (err: Error) => void;
   kind?: string;
 }
 
+/** Shards per thread: the calling thread's share comes in this many pieces (cancellation, progress). */
+const PIECES = 4;
+
+const hasSharedMemory = typeof SharedArrayBuffer === 'function';
+
 export class EnginePool {
   private slots: Slot[] = [];
   private readonly options: PoolOptions;
+  private readonly shared: boolean;
+  private readonly callerComputes: boolean;
+  /** The calling thread's engine (callerComputes), instantiated on first use. */
+  private local?: Engine;
+  /** Where non-shared inputs are copied for the workers; reused (and replaced when too small). */
+  private scratch?: SharedArrayBuffer;
 
   constructor(options: PoolOptions) {
     if (!(options.size >= 1)) throw new RangeError('a pool needs at least one worker');
     if (!options.module && !options.bytes) throw new RangeError('a pool needs the engine module or bytes');
+    if (options.callerComputes && (!options.module || !options.shared)) {
+      throw new RangeError('a pool whose calling thread computes needs the compiled module and shared memory');
+    }
+    if (options.shared && !hasSharedMemory) throw new RangeError('this runtime has no SharedArrayBuffer');
     this.options = options;
+    this.shared = !!options.shared;
+    this.callerComputes = !!options.callerComputes;
   }
 
+  /** Threads computing, the calling thread included when it computes. */
   get size(): number {
     return this.options.size;
+  }
+
+  /**
+   * A tensor the workers read without a copy: its `data` is a view of a SharedArrayBuffer (or, in a
+   * pool without shared memory, of an ordinary buffer). Fill `data` and pass the tensor: the pool's
+   * zero-copy input, as `Engine.allocInput` is the single engine's.
+   */
+  allocShared(shape: readonly number[], dtype: TensorDtype = 'float32'): Tensor {
+    if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const bytes = n * SIZE_OF[dtype];
+    let buffer: ArrayBufferLike;
+    try {
+      buffer = this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+    } catch {
+      throw new EngineInputError(`cannot allocate ${Math.ceil(bytes / 2 ** 20)} MiB for a ${JSON.stringify(shape)} ${dtype} tensor`);
+    }
+    return { dtype, shape: [...shape], data: viewOf(dtype, buffer, 0, n) };
   }
 
   crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}, run: RunOptions = {}): Promise<LossResult> {
@@ -107,70 +183,52 @@ export class EnginePool {
     return torchResult(plan, r, now() - t0, r.kind);
   }
 
-  /** Shards the plan, runs the shards on free workers, and reassembles the results in order. */
+  /** Shards the plan, runs the shards, and reassembles the results in order. */
   private compute(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, wantValues: boolean,
                   run: RunOptions): Promise<BlockResults & { kind: EngineKind }> {
-    // one evaluation at a time: the workers' reply handlers belong to the running one
-    const result = this.queue.then(() => this.computeNow(plan, input, target, weight, wantValues, run));
+    // one evaluation at a time: the workers' reply handlers (and the scratch buffer) belong to the running one
+    const job = { plan, input, target, weight, wantValues, run };
+    const result = this.queue.then(() => this.shared ? this.computeShared(job) : this.computeTransfer(job));
     this.queue = result.then(() => undefined, () => undefined);
     return result;
   }
 
   private queue: Promise<void> = Promise.resolve();
 
-  private async computeNow(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, wantValues: boolean,
-                           run: RunOptions): Promise<BlockResults & { kind: EngineKind }> {
+  /** Transfer mode: shards copied out one at a time and transferred to whichever worker is free. */
+  private async computeTransfer(job: Job): Promise<BlockResults & { kind: EngineKind }> {
+    const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
-    const shards = this.shard(plan, input, target, B);
+    const shards = this.shard(plan, B, this.options.size * PIECES);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
-    let done = 0;
     let next = 0;
+    let done = 0;
     let kind = 'wasm-simd';
-    await new Promise<void>((resolve, reject) => {
-      let settled = false;
-      const fail = (err: Error) => {
-        if (settled) return;
-        settled = true;
-        this.terminate();
-        reject(err);
-      };
-      const abort = () => fail(new CancelledError());
-      run.signal?.addEventListener('abort', abort, { once: true });
-      const finish = () => {
-        run.signal?.removeEventListener('abort', abort);
-        if (!settled) { settled = true; resolve(); }
-      };
+    await this.settle(run, (finish, fail) => {
       if (shards.length === 0) { finish(); return; }
       const dispatch = (slot: Slot) => {
-        if (settled) return;
         if (next >= shards.length) {
           if (done === shards.length) finish();
           return;
         }
         const index = next++;
         const s = shards[index]!;
-        slot.busy = true;
         slot.onReply = reply => {
           if (reply.type === 'error') { fail(new Error(`engine worker: ${reply.name}: ${reply.message}`)); return; }
           if (reply.type !== 'result') return;
-          slot.busy = false;
-          results[index] = reply.result;
+          results[index] = reply.results[0];
           done++;
           run.onProgress?.(countItems(shards, results), plan.items);
           dispatch(slot);
         };
         slot.onError = fail;
-        // shard tensors are fresh copies (sliceTensor / gatherPixels): hand them over without copying
-        const { input: shardInput, target: shardTarget } = s.tensors();
-        const transfer = [shardInput.data.buffer as ArrayBuffer, shardTarget.data.buffer as ArrayBuffer];
-        slot.port.post({
-          type: 'compute', id: index, plan: s.plan, input: shardInput, target: shardTarget, weight,
-          blockItems: B, wantValues,
-        }, transfer);
+        // shard tensors are fresh copies: hand them over without copying again
+        const shard = copyShard(s, input, target);
+        const transfer = [shard.input.data.buffer as ArrayBuffer, shard.target.data.buffer as ArrayBuffer];
+        slot.port.post({ type: 'compute', id: index, shards: [shard], weight, blockItems: B, wantValues }, transfer);
       };
-      const slots = this.ensureSlots(Math.min(this.options.size, shards.length));
-      for (const slot of slots) {
+      for (const slot of this.ensureSlots(Math.min(this.options.size, shards.length))) {
         slot.ready.then(() => {
           kind = slot.kind ?? kind;
           dispatch(slot);
@@ -180,10 +238,157 @@ export class EnginePool {
     return { ...this.assemble(plan, shards, results as BlockResults[], wantValues, B, target), kind: kind as EngineKind };
   }
 
+  /**
+   * Shared mode: one request per worker naming its shards as views of shared memory, one reply each;
+   * the calling thread (when it computes) takes the last share and runs it piece by piece.
+   */
+  private async computeShared(job: Job): Promise<BlockResults & { kind: EngineKind }> {
+    const { plan, input, target, weight, wantValues, run } = job;
+    if (run.signal?.aborted) throw new CancelledError();
+    const B = blockItems(plan.C);
+    const threads = this.options.size;
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
+    const shards = this.shard(plan, B, small ? 1 : threads * PIECES);
+    const results: (BlockResults | undefined)[] = new Array(shards.length);
+    // Contiguous runs of shards of about equal block counts, one per thread; the caller takes the first.
+    const runs = splitRuns(shards, threads);
+    const callerRun = this.callerComputes ? runs.shift()! : [];
+    const workerRuns = runs.filter(r => r.length > 0);
+    // Inputs that are not shared yet are copied, the workers' shards only, into the scratch buffer.
+    const inputShared = isShared(input.data);
+    const targetShared = isShared(target.data);
+    const copies = inputShared && targetShared ? undefined : this.scratchFor(workerRuns.flat().map(i => shards[i]!), input, target, inputShared, targetShared);
+    const doneBy = new Array<number>(workerRuns.length + 1).fill(0);
+    const progress = run.onProgress;
+    const report = progress ? () => progress(Math.min(plan.items, doneBy.reduce((a, b) => a + b, 0)), plan.items) : undefined;
+    let kind: string = this.local?.kind ?? 'wasm-simd';
+    await this.settle(run, (finish, fail, settled) => {
+      let pending = workerRuns.length + (callerRun.length ? 1 : 0);
+      const oneDone = () => { if (--pending === 0) finish(); };
+      if (pending === 0) { finish(); return; }
+      const slots = this.ensureSlots(workerRuns.length);
+      workerRuns.forEach((indices, w) => {
+        const slot = slots[w]!;
+        const requests: ShardRequest[] = indices.map(i => sharedShard(shards[i]!, input, target, copies?.get(i)));
+        slot.onReply = reply => {
+          if (reply.type === 'error') { fail(new Error(`engine worker: ${reply.name}: ${reply.message}`)); return; }
+          if (reply.type === 'progress') { doneBy[w] = reply.done; report?.(); return; }
+          if (reply.type !== 'result') return;
+          indices.forEach((i, k) => { results[i] = reply.results[k]; });
+          doneBy[w] = indices.reduce((a, i) => a + shards[i]!.items, 0);
+          report?.();
+          oneDone();
+        };
+        slot.onError = fail;
+        slot.ready.then(() => {
+          if (settled()) return;
+          kind = slot.kind ?? kind;
+          slot.port.post({ type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress }, []);
+        }, fail);
+      });
+      if (callerRun.length) {
+        const engine = this.local ??= createEngineSync(this.options.module!);
+        kind = engine.kind;
+        const me = workerRuns.length;
+        void (async () => {
+          for (const i of callerRun) {
+            // between pieces: let replies, progress and an abort through
+            if (workerRuns.length > 0 || callerRun.length > 1) await yieldToEvents();
+            if (settled()) return;
+            const before = doneBy[me]!;
+            const [r] = computeShards(engine, {
+              shards: [viewShard(shards[i]!, input, target)], weight, blockItems: B, wantValues,
+            }, report ? d => { doneBy[me] = before + d; report(); } : undefined);
+            results[i] = r;
+          }
+          oneDone();
+        })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
+      }
+    });
+    return { ...this.assemble(plan, shards, results as BlockResults[], wantValues, B, target), kind: kind as EngineKind };
+  }
+
+  /**
+   * Runs `start` until it calls `finish` or `fail`; an abort or a failure terminates the workers (a
+   * worker may be mid-shard) and rejects. `settled()` tells late callbacks to stop.
+   */
+  private settle(run: RunOptions, start: (finish: () => void, fail: (err: Error) => void, settled: () => boolean) => void): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const abort = () => fail(new CancelledError());
+      const fail = (err: Error) => {
+        if (settled) return;
+        settled = true;
+        run.signal?.removeEventListener('abort', abort);
+        this.terminate();
+        reject(err);
+      };
+      const finish = () => {
+        if (settled) return;
+        settled = true;
+        run.signal?.removeEventListener('abort', abort);
+        resolve();
+      };
+      run.signal?.addEventListener('abort', abort, { once: true });
+      try {
+        start(finish, fail, () => settled);
+      } catch (err) {
+        fail(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /**
+   * Copies the workers' shards of a non-shared input (and target) into the reused shared scratch
+   * buffer: one copy, of only what the workers read (the calling thread reads its share in place).
+   * Returns, per shard index, the shard's tensors in shared memory.
+   */
+  private scratchFor(shards: readonly Shard[], input: Tensor, target: Tensor, inputShared: boolean,
+                     targetShared: boolean): Map<number, { input?: Tensor; target?: Tensor }> {
+    const ie = input.data.BYTES_PER_ELEMENT, te = target.data.BYTES_PER_ELEMENT;
+    let total = 0;
+    for (const s of shards) {
+      if (!inputShared) total += align8((s.input[1] - s.input[0]) * ie);
+      if (!targetShared) total += align8((s.target[1] - s.target[0]) * te);
+    }
+    if (!this.scratch || this.scratch.byteLength < total) {
+      this.scratch = undefined;
+      try {
+        this.scratch = new SharedArrayBuffer(Math.max(total, 1 << 16));
+      } catch {
+        throw new EngineInputError(`cannot allocate ${Math.ceil(total / 2 ** 20)} MiB of shared memory for the workers' shards`);
+      }
+    }
+    const sab = this.scratch;
+    let at = 0;
+    /** Elements [from, to) of `t`, or, for a pixel range, its gathered [1, C, len] pixels, at `at`. */
+    const place = (t: Tensor, s: Shard, shape: readonly number[], from: number, to: number, gathered: boolean): Tensor => {
+      const n = to - from, es = t.data.BYTES_PER_ELEMENT;
+      if (gathered) {
+        const { image, start, len } = s.pixelRange!;
+        const { C } = s.plan;
+        for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, sab, at + c * len * es);
+      } else {
+        copyBytes(t.data, from, n, sab, at);
+      }
+      const data = viewOf(t.dtype, sab, at, n);
+      at += align8(n * es);
+      return { dtype: t.dtype, shape, data };
+    };
+    const out = new Map<number, { input?: Tensor; target?: Tensor }>();
+    for (const s of shards) {
+      const entry: { input?: Tensor; target?: Tensor } = {};
+      if (!inputShared) entry.input = place(input, s, s.inputShape, s.input[0], s.input[1], !!s.pixelRange);
+      if (!targetShared) entry.target = place(target, s, s.targetShape, s.target[0], s.target[1], !!s.pixelRange && s.plan.kind === 'prob');
+      out.set(s.index, entry);
+    }
+    return out;
+  }
+
   private ensureSlots(n: number): Slot[] {
     while (this.slots.length < n) {
       const port = this.options.factory();
-      const slot: Slot = { port, busy: false, ready: Promise.resolve() };
+      const slot: Slot = { port, ready: Promise.resolve() };
       slot.ready = new Promise<void>((resolve, reject) => {
         port.listen(reply => {
           if (reply.type === 'ready') { slot.kind = reply.kind; resolve(); return; }
@@ -194,36 +399,33 @@ export class EnginePool {
           slot.onError?.(err);
         });
       });
-      const transfer: ArrayBuffer[] = [];
-      port.post({ type: 'init', module: this.options.module, bytes: this.options.module ? undefined : this.options.bytes }, transfer);
+      // a start-up failure is reported by the evaluation that waits for it
+      slot.ready.catch(() => undefined);
+      port.post({ type: 'init', module: this.options.module, bytes: this.options.module ? undefined : this.options.bytes }, []);
       this.slots.push(slot);
     }
     return this.slots.slice(0, n);
   }
 
   /**
-   * Cuts the problem into shards on block boundaries: runs of rows; runs of whole images; or, when
-   * there are fewer images than workers want, runs of pixel blocks inside one image (gathered into a
-   * [1, C, len] tensor).
+   * Cuts the problem into about `want` shards on block boundaries: runs of rows; runs of whole
+   * images; or, when there are fewer images than shards wanted, runs of pixel blocks inside one image.
    */
-  private shard(plan: LossPlan, input: Tensor, target: Tensor, B: number): Shard[] {
+  private shard(plan: LossPlan, B: number, want: number): Shard[] {
     const nBlocks = blockCount(plan, B);
-    const elements = plan.N * plan.C * plan.S;
-    const want = elements < (this.options.minParallelElements ?? 1 << 18) ? 1 : this.options.size * 4;
     const perShard = Math.max(1, Math.ceil(nBlocks / want));
     const { C, S } = plan;
     const shards: Shard[] = [];
     const isProb = plan.kind === 'prob';
+    const base = { fullS: S };
     if (plan.layout === 'rows') {
       for (let b = 0; b < nBlocks; b += perShard) {
         const r0 = b * B, r1 = Math.min(plan.N, (b + perShard) * B);
         const n = r1 - r0;
         shards.push({
-          plan: { ...plan, N: n, items: n, itemShape: [n] },
-          tensors: () => ({
-            input: sliceTensor(input, [n, C], r0 * C, r1 * C),
-            target: isProb ? sliceTensor(target, [n, C], r0 * C, r1 * C) : sliceTensor(target, [n], r0, r1),
-          }),
+          ...base, index: shards.length, plan: { ...plan, N: n, items: n, itemShape: [n] },
+          inputShape: [n, C], input: [r0 * C, r1 * C],
+          targetShape: isProb ? [n, C] : [n], target: isProb ? [r0 * C, r1 * C] : [r0, r1],
           items: n, itemOffset: r0, blocks: Math.ceil(n / B),
         });
       }
@@ -236,11 +438,9 @@ export class EnginePool {
         const n1 = Math.min(plan.N, n0 + images);
         const n = n1 - n0;
         shards.push({
-          plan: { ...plan, N: n, items: n * S, itemShape: [n, S] },
-          tensors: () => ({
-            input: sliceTensor(input, [n, C, S], n0 * C * S, n1 * C * S),
-            target: isProb ? sliceTensor(target, [n, C, S], n0 * C * S, n1 * C * S) : sliceTensor(target, [n, S], n0 * S, n1 * S),
-          }),
+          ...base, index: shards.length, plan: { ...plan, N: n, items: n * S, itemShape: [n, S] },
+          inputShape: [n, C, S], input: [n0 * C * S, n1 * C * S],
+          targetShape: isProb ? [n, C, S] : [n, S], target: isProb ? [n0 * C * S, n1 * C * S] : [n0 * S, n1 * S],
           items: n * S, itemOffset: n0 * S, blocks: n * perImage,
         });
       }
@@ -251,11 +451,9 @@ export class EnginePool {
         const p0 = b * B, p1 = Math.min(S, (b + perShard) * B);
         const len = p1 - p0;
         shards.push({
-          plan: { ...plan, N: 1, S: len, items: len, itemShape: [1, len] },
-          tensors: () => ({
-            input: gatherPixels(input, image, C, S, p0, len),
-            target: isProb ? gatherPixels(target, image, C, S, p0, len) : sliceTensor(target, [1, len], image * S + p0, image * S + p1),
-          }),
+          ...base, index: shards.length, plan: { ...plan, N: 1, S: len, items: len, itemShape: [1, len] },
+          inputShape: [1, C, len], input: [0, C * len],
+          targetShape: isProb ? [1, C, len] : [1, len], target: isProb ? [0, C * len] : [image * S + p0, image * S + p1],
           items: len, itemOffset: image * S + p0, pixelRange: { image, start: p0, len }, blocks: Math.ceil(len / B),
         });
       }
@@ -303,19 +501,130 @@ function countItems(shards: Shard[], results: (BlockResults | undefined)[]): num
   return n;
 }
 
+/** `k` runs of consecutive shards with about equal block counts; the first is never empty. */
+function splitRuns(shards: readonly Shard[], k: number): number[][] {
+  const total = shards.reduce((a, s) => a + s.blocks, 0);
+  const runs: number[][] = Array.from({ length: k }, () => []);
+  let acc = 0;
+  shards.forEach((s, i) => {
+    runs[Math.min(k - 1, Math.floor(acc * k / Math.max(1, total)))]!.push(i);
+    acc += s.blocks;
+  });
+  return runs;
+}
+
+/** Transfer mode: the shard's tensors as fresh copies (their buffers can be transferred). */
+function copyShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
+  const isProb = s.plan.kind === 'prob';
+  if (s.pixelRange) {
+    return {
+      plan: s.plan,
+      input: gatherPixels(input, s),
+      target: isProb ? gatherPixels(target, s) : sliceTensor(target, s.targetShape, s.target[0], s.target[1]),
+    };
+  }
+  return {
+    plan: s.plan,
+    input: sliceTensor(input, s.inputShape, s.input[0], s.input[1]),
+    target: sliceTensor(target, s.targetShape, s.target[0], s.target[1]),
+  };
+}
+
+/**
+ * Shared mode, a worker's shard: views of shared memory (structured cloning a view of a
+ * SharedArrayBuffer shares it). A pixel range of a shared input is gathered by the worker.
+ */
+function sharedShard(s: Shard, input: Tensor, target: Tensor, copied?: { input?: Tensor; target?: Tensor }): ShardRequest {
+  const isProb = s.plan.kind === 'prob';
+  const tgt = copied?.target ?? (s.pixelRange && isProb ? target : viewTensor(target, s.targetShape, s.target[0], s.target[1]));
+  if (copied?.input) return { plan: s.plan, input: copied.input, target: tgt };
+  if (s.pixelRange) {
+    const { image, start, len } = s.pixelRange;
+    return {
+      plan: s.plan, input, target: tgt,
+      gather: { image, start, len, C: s.plan.C, S: s.fullS, target: isProb && !copied?.target },
+    };
+  }
+  return { plan: s.plan, input: viewTensor(input, s.inputShape, s.input[0], s.input[1]), target: tgt };
+}
+
+/** The calling thread's shard: views of the caller's tensors (pixel ranges are gathered by computeShards). */
+function viewShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
+  if (s.pixelRange) {
+    const { image, start, len } = s.pixelRange;
+    const isProb = s.plan.kind === 'prob';
+    return {
+      plan: s.plan, input, target: isProb ? target : viewTensor(target, s.targetShape, s.target[0], s.target[1]),
+      gather: { image, start, len, C: s.plan.C, S: s.fullS, target: isProb },
+    };
+  }
+  return {
+    plan: s.plan,
+    input: viewTensor(input, s.inputShape, s.input[0], s.input[1]),
+    target: viewTensor(target, s.targetShape, s.target[0], s.target[1]),
+  };
+}
+
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
+/** Lets queued events run (setImmediate where there is one: no 1 ms clamp). */
+const yieldToEvents = (): Promise<void> => new Promise(resolve => {
+  const g = globalThis as { setImmediate?: (f: () => void) => void; setTimeout(f: () => void, ms: number): unknown };
+  if (g.setImmediate) g.setImmediate(resolve);
+  else g.setTimeout(resolve, 0);
+});
+
+const isShared = (a: TypedArray) => hasSharedMemory && a.buffer instanceof SharedArrayBuffer;
+
+const align8 = (n: number) => Math.ceil(n / 8) * 8;
+
+const SIZE_OF: Readonly<Record<TensorDtype, number>> = {
+  float16: 2, float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
+  uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
+};
+
+function viewOf(dtype: TensorDtype, buf: ArrayBufferLike, byteOffset: number, n: number): TypedArray {
+  switch (dtype) {
+    case 'float32': return new Float32Array(buf, byteOffset, n);
+    case 'float64': return new Float64Array(buf, byteOffset, n);
+    case 'int64': return new BigInt64Array(buf, byteOffset, n);
+    case 'int32': return new Int32Array(buf, byteOffset, n);
+    case 'uint8': case 'bool': return new Uint8Array(buf, byteOffset, n);
+    case 'int8': return new Int8Array(buf, byteOffset, n);
+    case 'int16': return new Int16Array(buf, byteOffset, n);
+    case 'uint16': case 'float16': return new Uint16Array(buf, byteOffset, n);
+    case 'uint32': return new Uint32Array(buf, byteOffset, n);
+    case 'uint64': return new BigUint64Array(buf, byteOffset, n);
+  }
+}
+
+/**
+ * Copies elements [from, from + n) of `src` to byte `at` of `dst` as bytes: a byte view's set() is a
+ * memcpy, where Node 20 copied some float views element by element (see compute/engine.ts).
+ */
+function copyBytes(src: TypedArray, from: number, n: number, dst: ArrayBufferLike, at: number): void {
+  const es = src.BYTES_PER_ELEMENT;
+  new Uint8Array(dst, at, n * es).set(new Uint8Array(src.buffer, src.byteOffset + from * es, n * es));
+}
+
+/** Elements [from, to) of `t` as a tensor of `shape`, sharing its memory. */
+function viewTensor(t: Tensor, shape: readonly number[], from: number, to: number): Tensor {
+  return { dtype: t.dtype, shape, data: t.data.subarray(from, to) as TypedArray };
+}
+
 /** A copy of elements [from, to) as a tensor of `shape` (a copy, so its buffer can be transferred). */
-function sliceTensor(t: Tensor, shape: number[], from: number, to: number): Tensor {
+function sliceTensor(t: Tensor, shape: readonly number[], from: number, to: number): Tensor {
   return { dtype: t.dtype, shape, data: t.data.slice(from, to) as TypedArray };
 }
 
-/** Pixels [p0, p0 + len) of one image of an [N, C, S] tensor, as a [1, C, len] tensor. */
-function gatherPixels(t: Tensor, image: number, C: number, S: number, p0: number, len: number): Tensor {
+/** A pixel-range shard's pixels of an [N, C, S] tensor, as a fresh [1, C, len] tensor. */
+function gatherPixels(t: Tensor, s: Shard): Tensor {
+  const { image, start, len } = s.pixelRange!;
+  const C = s.plan.C, S = s.fullS;
   const src = t.data;
   const out = new (src.constructor as { new(n: number): TypedArray })(C * len);
   for (let c = 0; c < C; c++) {
-    const from = (image * C + c) * S + p0;
+    const from = (image * C + c) * S + start;
     (out as { set(a: ArrayLike<unknown>, o: number): void }).set(src.subarray(from, from + len) as ArrayLike<unknown>, c * len);
   }
   return { dtype: t.dtype, shape: [1, C, len], data: out };

@@ -1,24 +1,53 @@
 // The engine worker's side of the pool protocol, runtime-neutral: Node's worker_threads host
-// (compute/node/worker.ts) and the browser Worker host (compute/browser/workerHost.ts) wire it up.
+// (compute/node/worker.ts) and the browser Worker host (compute/browser/worker.ts) wire it up.
 
 import { compileEngine, createEngineSync, type BlockResults, type Engine, type WasmBytes, type WasmModule } from './engine';
 import type { LossPlan } from './semantics';
-import type { Tensor } from './types';
+import type { Tensor, TypedArray } from './types';
+
+/**
+ * Pixels [start, start + len) of image `image` of an [N, C, S] tensor: the worker gathers them into
+ * a [1, C, len] tensor in its own engine memory (the pool sends a view of the whole shared tensor
+ * rather than gathering, so the gather runs in parallel and lands where the kernel reads).
+ */
+export interface PixelGather {
+  readonly image: number;
+  readonly start: number;
+  readonly len: number;
+  readonly C: number;
+  readonly S: number;
+  /** Probability targets are [N, C, S] too and are gathered the same way. */
+  readonly target: boolean;
+}
+
+/** One shard: a self-contained sub-problem cut on block boundaries. */
+export interface ShardRequest {
+  readonly plan: LossPlan;
+  /** A copy (transferred) or a view of shared memory (SharedArrayBuffer: no copy at all). */
+  readonly input: Tensor;
+  readonly target: Tensor;
+  readonly gather?: PixelGather;
+}
 
 /** Pool → worker. */
 export type WorkerRequest =
   /** Instantiate the engine from a compiled module (preferred) or the wasm bytes. */
   | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: WasmBytes }
-  /** Compute the blocks of one shard (a self-contained sub-problem cut on block boundaries). */
+  /** Compute the blocks of some shards, in order; one reply for all of them. */
   | {
-    readonly type: 'compute'; readonly id: number; readonly plan: LossPlan; readonly input: Tensor; readonly target: Tensor;
+    readonly type: 'compute'; readonly id: number; readonly shards: readonly ShardRequest[];
     readonly weight?: Tensor; readonly blockItems: number; readonly wantValues: boolean;
+    /** Post `progress` replies while computing (only when the caller watches progress). */
+    readonly progress?: boolean;
   };
 
 /** Worker → pool. */
 export type WorkerReply =
   | { readonly type: 'ready'; readonly kind: string }
-  | { readonly type: 'result'; readonly id: number; readonly result: BlockResults }
+  /** `done` items of this request's shards so far. */
+  | { readonly type: 'progress'; readonly id: number; readonly done: number }
+  /** One result per shard of the request, in the request's order. */
+  | { readonly type: 'result'; readonly id: number; readonly results: readonly BlockResults[] }
   | { readonly type: 'error'; readonly id?: number; readonly name: string; readonly message: string };
 
 /** Posts a reply, transferring the listed buffers. */
@@ -37,17 +66,66 @@ export function createWorkerHandler(post: ReplyPort): (request: WorkerRequest) =
         return;
       }
       if (!engine) throw new Error('the engine worker got work before init');
-      const result = engine.computeBlocks({
-        plan: request.plan, input: request.input, target: request.target, weight: request.weight,
-        blockItems: request.blockItems, wantValues: request.wantValues,
-      });
-      const transfer: ArrayBuffer[] = [result.partials.buffer as ArrayBuffer];
-      if (result.values) transfer.push(result.values.buffer as ArrayBuffer);
-      if (result.logProb) transfer.push(result.logProb.buffer as ArrayBuffer);
-      post({ type: 'result', id: request.id, result }, transfer);
+      const results = computeShards(engine, request, request.progress ? done => post({ type: 'progress', id: request.id, done }, []) : undefined);
+      const transfer: ArrayBuffer[] = [];
+      for (const r of results) {
+        transfer.push(r.partials.buffer as ArrayBuffer);
+        if (r.values) transfer.push(r.values.buffer as ArrayBuffer);
+        if (r.logProb) transfer.push(r.logProb.buffer as ArrayBuffer);
+      }
+      post({ type: 'result', id: request.id, results }, transfer);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       post({ type: 'error', id: request.type === 'compute' ? request.id : undefined, name: e.name, message: e.message }, []);
     }
   };
+}
+
+/**
+ * Computes a request's shards on one engine, in order (the pool's calling thread runs the same code
+ * on its own engine). `onProgress` gets the items done so far over all the shards.
+ */
+export function computeShards(
+  engine: Engine,
+  request: { readonly shards: readonly ShardRequest[]; readonly weight?: Tensor; readonly blockItems: number; readonly wantValues: boolean },
+  onProgress?: (done: number) => void,
+): BlockResults[] {
+  const results: BlockResults[] = [];
+  let before = 0;
+  for (const shard of request.shards) {
+    const owned: Tensor[] = [];
+    try {
+      let { input, target } = shard;
+      if (shard.gather) {
+        input = gatherInto(engine, shard.input, shard.gather, owned);
+        if (shard.gather.target) target = gatherInto(engine, shard.target, shard.gather, owned);
+      }
+      const base = before;
+      results.push(engine.computeBlocks({
+        plan: shard.plan, input, target, weight: request.weight, blockItems: request.blockItems, wantValues: request.wantValues,
+        onProgress: onProgress ? done => onProgress(base + done) : undefined,
+      }));
+    } finally {
+      // freed last-in first-out, so the engine's allocation stack shrinks back
+      for (let i = owned.length - 1; i >= 0; i--) engine.free(owned[i]!);
+    }
+    before += shard.plan.items;
+    onProgress?.(before);
+  }
+  return results;
+}
+
+/** Pixels of one image of an [N, C, S] tensor, copied class row by class row into engine memory. */
+function gatherInto(engine: Engine, src: Tensor, g: PixelGather, owned: Tensor[]): Tensor {
+  // In the source's element type: when it is the plan's (float32 / float64) the engine reads the
+  // tensor in place; otherwise it converts, as for any input.
+  const t = engine.allocTensor([1, g.C, g.len], src.dtype);
+  owned.push(t);
+  const out = t.data as unknown as { set(a: ArrayLike<unknown>, o: number): void };
+  const data = src.data as TypedArray;
+  for (let c = 0; c < g.C; c++) {
+    const from = (g.image * g.C + c) * g.S + g.start;
+    out.set(data.subarray(from, from + g.len) as ArrayLike<unknown>, c * g.len);
+  }
+  return t;
 }
