@@ -15,9 +15,9 @@
 //   The host leaves that much readable slack after each buffer; over-read lanes are masked out.
 //
 // Numerics (error bounds against exact arithmetic on the f32 inputs):
-// - exp on x − max ≤ 0: Cody–Waite reduction x = n·ln2 + r with a two-part ln2, degree-5 minimax
-//   polynomial for e^r (ARM optimized-routines v_expf coefficients), 2^n built in the exponent bits;
-//   ≤ 2 ulp. Inputs are clamped at −80 so no intermediate is subnormal (subnormals are ~3× slower
+// - exp on x − max ≤ 0: reduction x = n·ln2 + r (Cody–Waite with a two-part ln2; one fused step in
+//   the relaxed build), degree-5 minimax polynomial for e^r (ARM optimized-routines v_expf
+//   coefficients) in Horner form, 2^n built in the exponent bits; ≤ 2 ulp. Inputs are clamped at −80 so no intermediate is subnormal (subnormals are ~3× slower
 //   on x86 and e^−80 ≈ 1.8e−35 is invisible next to a row sum ≥ 1).
 // - log of the row sum (≥ 1): degree-7 polynomial after splitting off the exponent (v_logf); ≤ 3.5 ulp.
 // - The per-item loss is ls + (max − x[t]) in f32, which is bit-for-bit PyTorch's −((x[t] − max) − ls).
@@ -295,9 +295,12 @@ export function logProbF64(xp: usize, itemStride: i32, classStride: i32, C: i32,
 
 // exp/log constants, as in ARM optimized-routines v_expf / v_logf.
 const LOG2E: f32 = 1.4426950216293335;       // log2(e)
-const SHIFT: f32 = 12582912.0;               // 1.5·2^23: adding it rounds to an integer in the low mantissa bits
+// 1.5·2^23 + 127: adding it rounds to an integer n in the low mantissa bits, already biased by 127,
+// so shifting the sum's bits left by 23 leaves exactly the bits of 2^n (the high bits shift out).
+const SHIFT: f32 = 12583039.0;
 const NEG_LN2_HI: f32 = -0.693145751953125;  // −ln2, high part (exact in 16 bits)
 const NEG_LN2_LO: f32 = -0.000001428606765330187; // −ln2, low part
+const NEG_LN2: f32 = -0.6931471824645996;    // −ln2 rounded to f32 (one fused step, relaxed build)
 const E0: f32 = 0.008247390389442444;
 const E1: f32 = 0.04189976677298546;
 const E2: f32 = 0.16668395698070526;
@@ -327,7 +330,7 @@ const KT: usize = memory.data<f32>([
   E2, E2, E2, E2,
   E3, E3, E3, E3,
   E4, E4, E4, E4,
-  1.0, 1.0, 1.0, 1.0,
+  NEG_LN2, NEG_LN2, NEG_LN2, NEG_LN2,
 ], 16);
 
 /** a·b + c: fused in the relaxed-SIMD build (one rounding), mul + add otherwise. */
@@ -338,20 +341,30 @@ const KT: usize = memory.data<f32>([
 
 /** e^x for x ≤ 0 (x − max), 4 lanes. NaN stays NaN; −inf gives e^−80. */
 @inline function vexp(x0: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
-                      kE0: v128, kE1: v128, kE2: v128, kE3: v128, kE4: v128, kOne: v128): v128 {
+                      kE0: v128, kE1: v128, kE2: v128, kE3: v128, kE4: v128): v128 {
   // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives.
   const x = f32x4.pmax(x0, kClamp);
   const z = madd(x, kLog2e, kShift);
   const n = f32x4.sub(z, kShift);
-  let r = madd(n, kLn2Hi, x);
-  r = madd(n, kLn2Lo, r);
-  const scale = i32x4.add(i32x4.shl(z, 23), kOne); // 2^n: n into the exponent field of 1.0f
-  const r2 = f32x4.mul(r, r);
-  const p = madd(kE0, r, kE1);
-  let q = madd(kE2, r, kE3);
-  q = madd(p, r2, q);
-  const poly = madd(q, r2, f32x4.mul(kE4, r));
-  return madd(poly, scale, scale);
+  // r = x − n·ln2. Fused, n·ln2 is not rounded and −ln2 in one f32 is off by 1.9e−9: |r| errs by
+  // ≤ 2.2e−7 only at n = −116 (terms below 2^−115 of the row's largest), ≤ 2e−8 for the n ≤ 10
+  // that carry the sum. Unfused, the product must be split (Cody–Waite) to stay exact.
+  let r: v128;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    r = madd(n, v128.load(KT, 160), x);
+  } else {
+    r = madd(n, kLn2Hi, x);
+    r = madd(n, kLn2Lo, r);
+  }
+  const scale = i32x4.shl(z, 23); // 2^n (see SHIFT)
+  // Horner: e^r − 1 = r·(E4 + r·(E3 + r·(E2 + r·(E1 + r·E0)))). Two multiplies fewer than Estrin's
+  // scheme on the multiply/FMA ports, which bound the kernels; the longer chain is hidden by the
+  // independent columns every kernel has in flight.
+  let p = madd(kE0, r, kE1);
+  p = madd(p, r, kE2);
+  p = madd(p, r, kE3);
+  p = madd(p, r, kE4);
+  return madd(f32x4.mul(p, r), scale, scale);
 }
 
 /** log(x) for normal x > 0 (row sums, ≥ 1) and NaN, 4 lanes; once per 4 items, so constants are inline. */
@@ -432,7 +445,7 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const kE4 = v128.load(KT, 144);
   const NEG_INF = f32x4.splat(-Infinity);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
@@ -480,11 +493,11 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
     const cEnd = scratch + (<usize>C << 4);
     let p = scratch;
     if (p + 16 < cEnd) do {
-      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
-      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
       p += 32;
     } while (p + 16 < cEnd);
-    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
     const s = f32x4.add(s0, s1);
     if (tp == 0) {
       storeLanes(mp + (<usize>i0 << 2), mx, nv);
@@ -526,7 +539,7 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const kE4 = v128.load(KT, 144);
   const NEG_INF = f32x4.splat(-Infinity);
   const ZERO = f32x4.splat(0);
   const C16 = C & ~15;
@@ -570,14 +583,14 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
       j = j0;
       if (j < e16) do {
         const a = row + (<usize>j << 2);
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(a, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
-        s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(a, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
-        s2 = f32x4.add(s2, vexp(f32x4.sub(v128.load(a, 32), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
-        s3 = f32x4.add(s3, vexp(f32x4.sub(v128.load(a, 48), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
+        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(a, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+        s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(a, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+        s2 = f32x4.add(s2, vexp(f32x4.sub(v128.load(a, 32), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+        s3 = f32x4.add(s3, vexp(f32x4.sub(v128.load(a, 48), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
         j += 16;
       } while (j < e16);
-      for (; j < e4; j += 4) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne));
-      if (j < end) s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne), tailMask));
+      for (; j < e4; j += 4) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+      if (j < end) s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4), tailMask));
       S += hsumF64(f32x4.add(f32x4.add(s0, s1), f32x4.add(s2, s3)));
     }
     // log of the f64 sum, rounded once: within 0.5 ulp of f32.
@@ -615,7 +628,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144), kOne = v128.load(KT, 160);
+  const kE4 = v128.load(KT, 144);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
   const TILE = 512;
@@ -671,10 +684,10 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         do {
           const a = cb + b;
           const mv = v128.load(tm + b);
-          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
-          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
-          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
-          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne);
+          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
+          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
+          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
+          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
           v128.store(ts + b, f32x4.add(v128.load(ts + b), f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3))));
           b += 16;
         } while (b < lenB);
@@ -684,7 +697,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         b = 0;
         do {
           v128.store(ts + b, f32x4.add(v128.load(ts + b), vexp(f32x4.sub(v128.load(cb + b), v128.load(tm + b)),
-            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4, kOne)));
+            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4)));
           b += 16;
         } while (b < lenB);
       }
