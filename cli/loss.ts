@@ -1,10 +1,10 @@
 // `tensor-lens loss`: evaluates cross_entropy / nll_loss (PyTorch) or softmaxCrossEntropy (TF.js) on
 // tensor files with the wasm engine, printing the loss as text or JSON (DESIGN §8).
 
-import { readFileSync, writeFileSync } from 'node:fs';
-import { writeNpy } from '../compute/readers/npy';
-import { readTensorFile } from '../compute/readers/index';
+import { writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import type { Engine } from '../compute/engine';
+import { writeNpy } from '../compute/readers/npy';
 import { enableRelaxedSimd, loadEngine } from '../compute/node/loadEngine';
 import { createNodePool } from '../compute/node/pool';
 import type { EnginePool } from '../compute/pool';
@@ -12,6 +12,7 @@ import {
   EngineInputError, TensorFileError, TfjsError, TorchError,
   type LossResult, type Reduction, type Tensor, type TfjsReduction,
 } from '../compute/types';
+import { ArrayChoiceError, readTensorSpec, type TensorAllocator } from './tensorInput';
 
 export const LOSS_USAGE = `usage: tensor-lens loss --input x.npy --target y.npy [--weight w.npy] [--ignore-index N]
                         [--reduction mean|sum|none] [--label-smoothing E]
@@ -84,17 +85,23 @@ export async function lossCommand(argv: readonly string[], io: LossIo = processI
   }
   let result: LossResult;
   try {
-    const input = await readTensor(args.input!);
-    const target = await readTensor(args.target!);
-    const weight = args.weight ? await readTensor(args.weight) : undefined;
     // The command owns its process, so it may use the fastest build (FMA) where Node has it behind a flag.
     enableRelaxedSimd();
-    // --threads N splits the work across a worker pool (bit-identical result). Not the default: on a
-    // 2-core machine a one-shot pool (worker start-up, tier-up, shard copies) measured slower than one
-    // thread for every benchmark shape.
+    // --threads N evaluates on N threads: this one and N - 1 workers reading the input from shared
+    // memory (bit-identical result). Not the default: a one-shot pool pays the workers' start-up.
     const threads = Math.min(args.threads ?? 1, availableParallelism() * 4);
-    const engine: Evaluator = threads > 1 ? await createNodePool({ size: threads }) : await loadEngine();
+    const pool = threads > 1 ? await createNodePool({ size: threads }) : undefined;
+    const engine: Evaluator = pool ?? await loadEngine();
+    // the workers start (and compile their instances) while the files are read
+    pool?.start();
+    // A .npy the engine reads as stored lands straight in engine memory (one thread) or in shared
+    // memory the workers read (a pool): no copy between the file and the kernels.
+    const alloc: TensorAllocator = pool ? (shape, dtype) => pool.allocShared(shape, dtype)
+      : (shape, dtype) => (engine as Engine).allocTensor(shape, dtype);
     try {
+      const input = (await readTensorSpec(args.input!, alloc)).tensor;
+      const target = (await readTensorSpec(args.target!, alloc)).tensor;
+      const weight = args.weight ? (await readTensorSpec(args.weight)).tensor : undefined;
       if (args.mode === 'tfjs') {
         result = await engine.softmaxCrossEntropyTfjs(target, input, {
           weights: weight, labelSmoothing: args.labelSmoothing, reduction: args.reduction as TfjsReduction | undefined,
@@ -118,7 +125,7 @@ export async function lossCommand(argv: readonly string[], io: LossIo = processI
       io.stderr(`Error: ${err.message}\n`);
       return 1;
     }
-    if (err instanceof TensorFileError || err instanceof EngineInputError || err instanceof UsageError) {
+    if (err instanceof TensorFileError || err instanceof EngineInputError || err instanceof UsageError || err instanceof ArrayChoiceError) {
       io.stderr(`tensor-lens loss: ${err.message}\n`);
       return 2;
     }
@@ -212,36 +219,6 @@ function parseArgs(argv: readonly string[]): Args {
     }
   }
   return args;
-}
-
-/** `file` or `file:name` (one array of a multi-array file). */
-async function readTensor(spec: string): Promise<Tensor> {
-  let path = spec;
-  let name: string | undefined;
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (first) {
-    const colon = spec.lastIndexOf(':');
-    if (colon <= 0) throw new TensorFileError(spec, `cannot read the file (${(first as NodeJS.ErrnoException).code ?? String(first)})`);
-    path = spec.slice(0, colon);
-    name = spec.slice(colon + 1);
-    try {
-      bytes = readFileSync(path);
-    } catch (err) {
-      throw new TensorFileError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
-    }
-  }
-  const contents = await readTensorFile(path, new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  if (name !== undefined) {
-    const found = contents.arrays.find(a => a.name === name);
-    if (!found) throw new TensorFileError(path, `has no array named '${name}' (arrays: ${contents.arrays.map(a => a.name).join(', ') || 'none'})`);
-    return found.tensor;
-  }
-  if (contents.arrays.length !== 1) {
-    throw new UsageError(`${path} holds ${contents.arrays.length} arrays (${contents.arrays.map(a => a.name).join(', ')}); name one as ${path}:NAME`);
-  }
-  return contents.arrays[0]!.tensor;
 }
 
 function resultTensor(r: LossResult): Tensor {

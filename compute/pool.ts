@@ -170,6 +170,14 @@ export class EnginePool {
     return { loss: fin.loss, shape: fin.shape, values: fin.values, elapsedMs: now() - t0, engine: r.kind, dtype: 'float32' };
   }
 
+  /**
+   * Starts the workers now rather than at the first evaluation (they instantiate the engine while
+   * the caller, say, reads its files).
+   */
+  start(): void {
+    this.ensureSlots(this.callerComputes ? this.options.size - 1 : this.options.size);
+  }
+
   /** Terminates every worker; the pool starts new ones if used again. */
   terminate(): void {
     for (const s of this.slots) s.port.terminate();

@@ -1,0 +1,130 @@
+// `tensor-lens loss`'s tensor files, read where the evaluation reads them: a little-endian C-order
+// `.npy` goes from the file straight into memory the engine (or the pool's workers) computes on, with
+// no copy; every other file goes through the readers (compute/readers) as before.
+
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { readNpyHeader, readTensorFile } from '../compute/readers/index';
+import { TensorFileError, type Tensor, type TensorDtype, type TypedArray } from '../compute/types';
+
+/** Where a tensor read straight from a file lands: `Engine.allocTensor` or `EnginePool.allocShared`. */
+export type TensorAllocator = (shape: readonly number[], dtype: TensorDtype) => Tensor;
+
+/** A file spec that names one array of a multi-array file and none is named (a usage problem). */
+export class ArrayChoiceError extends Error {}
+
+/** The element types the engine reads in place (logits, probability targets, index targets). */
+const DIRECT: ReadonlySet<TensorDtype> = new Set(['float32', 'float64', 'int64', 'int32', 'uint8']);
+
+/** `.npy` magic, version and the header length field: what is needed to find the header's end. */
+const PREFIX = 12;
+
+/**
+ * Reads `file` or `file:name` (one array of a multi-array file). With `alloc`, a `.npy` whose data
+ * the engine reads as stored (little-endian, C order, an engine element type) is read from the file
+ * into `alloc(shape, dtype)` directly; anything else is read and converted by the readers.
+ */
+export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Promise<{ tensor: Tensor; direct: boolean }> {
+  let fd: number | undefined;
+  try {
+    fd = openReadable(spec);
+  } catch (first) {
+    const colon = spec.lastIndexOf(':');
+    if (colon <= 0) throw new TensorFileError(spec, `cannot read the file (${(first as NodeJS.ErrnoException).code ?? String(first)})`);
+    return { tensor: await readNamed(spec.slice(0, colon), spec.slice(colon + 1)), direct: false };
+  }
+  try {
+    if (alloc) {
+      const direct = readNpyDirect(spec, fd, alloc);
+      if (direct) return { tensor: direct, direct: true };
+    }
+    const contents = await readTensorFile(spec, readAll(spec, fd), { share: true });
+    if (contents.arrays.length !== 1) {
+      throw new ArrayChoiceError(`${spec} holds ${contents.arrays.length} arrays (${contents.arrays.map(a => a.name).join(', ')}); name one as ${spec}:NAME`);
+    }
+    return { tensor: contents.arrays[0]!.tensor, direct: false };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function readNamed(path: string, name: string): Promise<Tensor> {
+  let fd: number;
+  try {
+    fd = openReadable(path);
+  } catch (err) {
+    throw new TensorFileError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  try {
+    const contents = await readTensorFile(path, readAll(path, fd), { share: true });
+    const found = contents.arrays.find(a => a.name === name);
+    if (!found) throw new TensorFileError(path, `has no array named '${name}' (arrays: ${contents.arrays.map(a => a.name).join(', ') || 'none'})`);
+    return found.tensor;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * The direct path: the header is read and checked by the `.npy` reader, then the elements are read
+ * from the file into the allocation. Returns undefined (nothing allocated) when the file is not a
+ * `.npy` the engine can read as stored; the readers then handle it, errors included.
+ */
+function readNpyDirect(fileName: string, fd: number, alloc: TensorAllocator): Tensor | undefined {
+  const size = fstatSync(fd).size;
+  if (size < PREFIX) return undefined;
+  const prefix = new Uint8Array(PREFIX);
+  if (readFully(fd, prefix, 0) < PREFIX || !isNpyPrefix(prefix)) return undefined;
+  const major = prefix[6]!;
+  const view = new DataView(prefix.buffer);
+  const headerEnd = major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
+  if (headerEnd > size || headerEnd > 1 << 20) return undefined;
+  // The reader checks the declared data size against the file's length, so it gets a buffer of
+  // that length holding the header. Only the header's pages are written: the rest of a fresh
+  // ArrayBuffer is zero pages the system does not back with memory until touched.
+  const probe = new Uint8Array(size);
+  if (readFully(fd, probe.subarray(0, headerEnd), 0) < headerEnd) return undefined;
+  const h = readNpyHeader(fileName, probe);
+  if (h.bigEndian || h.fortranOrder || !DIRECT.has(h.dtype)) return undefined;
+  const tensor = alloc(h.shape, h.dtype);
+  const data = tensor.data as TypedArray;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const got = readFully(fd, bytes, h.dataOffset);
+  // the header check saw the length; a file that shrank since is still an error, not zeros
+  if (got < bytes.length) throw new TensorFileError(fileName, `the data ended after ${got} of ${bytes.length} bytes (the file changed while it was read)`);
+  return tensor;
+}
+
+/** Opens a regular file for reading; a folder fails here (EISDIR) as it would when read. */
+function openReadable(path: string): number {
+  const fd = openSync(path, 'r');
+  if (fstatSync(fd).isDirectory()) {
+    closeSync(fd);
+    throw Object.assign(new Error(`EISDIR: illegal operation on a directory, read`), { code: 'EISDIR' });
+  }
+  return fd;
+}
+
+function isNpyPrefix(b: Uint8Array): boolean {
+  return b[0] === 0x93 && b[1] === 0x4e && b[2] === 0x55 && b[3] === 0x4d && b[4] === 0x50 && b[5] === 0x59;
+}
+
+/** Reads into `into` from `position` until it is full or the file ends; returns the bytes read. */
+function readFully(fd: number, into: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < into.length) {
+    // at most 1 GiB per call: readSync's length is a 32-bit integer
+    const n = readSync(fd, into, done, Math.min(into.length - done, 1 << 30), position + done);
+    if (n === 0) break;
+    done += n;
+  }
+  return done;
+}
+
+/** The whole file, for the readers. */
+function readAll(fileName: string, fd: number): Uint8Array {
+  const size = fstatSync(fd).size;
+  const bytes = new Uint8Array(size);
+  const got = readFully(fd, bytes, 0);
+  if (got < size) throw new TensorFileError(fileName, `the file ended after ${got} of ${size} bytes (it changed while it was read)`);
+  return bytes;
+}

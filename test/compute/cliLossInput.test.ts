@@ -1,0 +1,159 @@
+// `tensor-lens loss`'s input path: a .npy the engine reads as stored goes from the file straight into
+// engine memory (one thread) or shared memory (--threads N); every other file goes through the
+// readers with the same tensors and the same errors. In process (lossCommand with captured output).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { lossCommand } from '../../cli/loss';
+import { ArrayChoiceError, readTensorSpec, type TensorAllocator } from '../../cli/tensorInput';
+import type { Engine } from '../../compute/engine';
+import { enableRelaxedSimd, loadEngine } from '../../compute/node/loadEngine';
+import { readTensorFile } from '../../compute/readers/index';
+import { writeNpy } from '../../compute/readers/npy';
+import { TensorFileError, type Tensor } from '../../compute/types';
+
+const tmp = mkdtempSync(join(tmpdir(), 'cli-loss-input-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '', stderr = '';
+  const code = await lossCommand(args, { stdout: t => { stdout += t; }, stderr: t => { stderr += t; } });
+  return { code, stdout, stderr };
+}
+
+/** A big-endian (`>f4`) version-1 .npy of `data`, written by hand as numpy would. */
+function bigEndianNpy(shape: number[], data: Float32Array): Uint8Array {
+  let header = `{'descr': '>f4', 'fortran_order': False, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
+  while ((10 + header.length + 1) % 64) header += ' ';
+  header += '\n';
+  const out = new Uint8Array(10 + header.length + data.length * 4);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length & 0xff, header.length >> 8]);
+  for (let i = 0; i < header.length; i++) out[10 + i] = header.charCodeAt(i);
+  const view = new DataView(out.buffer, 10 + header.length);
+  data.forEach((v, i) => view.setFloat32(i * 4, v, false));
+  return out;
+}
+
+describe('tensor-lens loss: tensor files straight into engine or shared memory', () => {
+  let engine: Engine;
+  const shape = [6, 10, 70, 80];
+  const xFile = join(tmp, 'x.npy');
+  const tFile = join(tmp, 't.npy');
+  let x: Tensor;
+  let t: Tensor;
+  beforeAll(async () => {
+    // the build the command runs (it turns relaxed SIMD on for its process: FMA changes the last bits)
+    enableRelaxedSimd();
+    engine = await loadEngine();
+    const n = numel(shape);
+    x = { dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 5) };
+    t = { dtype: 'int64', shape: [6, 70, 80], data: BigInt64Array.from({ length: n / 10 }, (_, i) => BigInt(i % 13 === 0 ? -100 : (i * 7) % 10)) };
+    writeFileSync(xFile, writeNpy(x));
+    writeFileSync(tFile, writeNpy(t));
+  });
+
+  it('reads an aligned little-endian C-order .npy into the allocator\'s memory, equal to the reader\'s tensor', async () => {
+    const allocated: Tensor[] = [];
+    const alloc: TensorAllocator = (s, dtype) => {
+      const a = engine.allocTensor(s, dtype);
+      allocated.push(a);
+      return a;
+    };
+    const rx = await readTensorSpec(xFile, alloc);
+    const rt = await readTensorSpec(tFile, alloc);
+    expect(rx.direct && rt.direct).toBe(true);
+    expect(rx.tensor).toBe(allocated[0]);
+    expect(rt.tensor).toBe(allocated[1]);
+    expect(rx.tensor.shape).toEqual(shape);
+    expect(Buffer.from((rx.tensor.data as Float32Array).slice().buffer).equals(Buffer.from((x.data as Float32Array).buffer))).toBe(true);
+    expect([...(rt.tensor.data as BigInt64Array)]).toEqual([...(t.data as BigInt64Array)]);
+    const inPlace = engine.crossEntropy(rx.tensor, rt.tensor);
+    expect(inPlace.loss).toBe(engine.crossEntropy(x, t).loss);
+    for (let i = allocated.length - 1; i >= 0; i--) engine.free(allocated[i]!);
+  });
+
+  it('lands in a SharedArrayBuffer with a pool\'s allocator', async () => {
+    const alloc: TensorAllocator = (s, dtype) => {
+      const buf = new SharedArrayBuffer(numel(s) * (dtype === 'float32' ? 4 : 8));
+      return { dtype, shape: s, data: dtype === 'float32' ? new Float32Array(buf) : new BigInt64Array(buf) };
+    };
+    const r = await readTensorSpec(xFile, alloc);
+    expect(r.direct).toBe(true);
+    expect(r.tensor.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+  });
+
+  it('leaves other files to the readers: big-endian, Fortran order, .npz members, JSON', async () => {
+    const data = Float32Array.from({ length: 12 }, (_, i) => i - 5.5);
+    const be = join(tmp, 'be.npy');
+    writeFileSync(be, bigEndianNpy([3, 4], data));
+    let calls = 0;
+    const alloc: TensorAllocator = (s, dtype) => { calls++; return engine.allocTensor(s, dtype); };
+    const r = await readTensorSpec(be, alloc);
+    expect(r.direct).toBe(false);
+    expect(calls).toBe(0);
+    expect([...(r.tensor.data as Float32Array)]).toEqual([...data]);
+    const json = join(tmp, 'x.json');
+    writeFileSync(json, JSON.stringify([[1, 2], [3, 4]]));
+    const j = await readTensorSpec(json, alloc);
+    expect(j.direct).toBe(false);
+    expect(j.tensor.shape).toEqual([2, 2]);
+  });
+
+  it('a truncated .npy is the reader\'s error, and nothing is allocated', async () => {
+    const bytes = writeNpy(x);
+    const cut = join(tmp, 'cut.npy');
+    writeFileSync(cut, bytes.subarray(0, bytes.length - 100));
+    const expected = await readTensorFile(cut, bytes.subarray(0, bytes.length - 100)).catch(e => e);
+    let calls = 0;
+    const err = await readTensorSpec(cut, (s, d) => { calls++; return engine.allocTensor(s, d); }).catch(e => e);
+    expect(err).toBeInstanceOf(TensorFileError);
+    expect(err.message).toBe(expected.message);
+    expect(calls).toBe(0);
+  });
+
+  it('missing files, folders and unnamed multi-array files are clear errors', async () => {
+    await expect(readTensorSpec(join(tmp, 'nope.npy'))).rejects.toBeInstanceOf(TensorFileError);
+    const dir = join(tmp, 'folder.npy');
+    mkdirSync(dir);
+    const e = await readTensorSpec(dir).catch(err => err);
+    expect(e).toBeInstanceOf(TensorFileError);
+    expect(e.message).toMatch(/EISDIR/);
+    const st = join(tmp, 'two.json');
+    writeFileSync(st, JSON.stringify({ a: [1, 2], b: [3] }));
+    await expect(readTensorSpec(st)).rejects.toBeInstanceOf(ArrayChoiceError);
+    expect((await readTensorSpec(`${st}:b`)).tensor.shape).toEqual([1]);
+    const missing = await readTensorSpec(`${st}:c`).catch(err => err);
+    expect(missing).toBeInstanceOf(TensorFileError);
+    expect(missing.message).toMatch(/has no array named 'c'/);
+  });
+
+  it('the command gives the same bits on one thread, with --threads 2 and --threads 3, and through the readers', async () => {
+    const be = join(tmp, 'x-be.npy');
+    writeFileSync(be, bigEndianNpy(shape, x.data as Float32Array));
+    const ref = engine.crossEntropy(x, t, { labelSmoothing: 0.1 });
+    for (const extra of [[], ['--threads', '2'], ['--threads', '3']]) {
+      for (const input of [xFile, be]) {
+        const r = await run(['--input', input, '--target', tFile, '--label-smoothing', '0.1', '--format', 'json', ...extra]);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(JSON.parse(r.stdout).loss).toBe(ref.loss);
+      }
+    }
+    const none = await run(['--input', xFile, '--target', tFile, '--reduction', 'none', '--format', 'json', '--threads', '2']);
+    const noneRef = engine.crossEntropy(x, t, { reduction: 'none' });
+    expect(JSON.parse(none.stdout).values).toEqual(Array.from(noneRef.values!.subarray(0, 1000)));
+  });
+
+  it('PyTorch errors are unchanged on the direct path', async () => {
+    const bad = join(tmp, 'bad-t.npy');
+    writeFileSync(bad, writeNpy({ dtype: 'int64', shape: [6, 1, 70, 80], data: new BigInt64Array(6 * 70 * 80) }));
+    for (const extra of [[], ['--threads', '2']]) {
+      const r = await run(['--input', xFile, '--target', bad, ...extra]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toBe('RuntimeError: only batches of spatial targets supported (3D tensors) but got targets of dimension: 4\n');
+    }
+  });
+});
