@@ -5,10 +5,11 @@
 //
 // Two ways to hand out the work:
 // - shared (Node worker_threads; a cross-origin-isolated page): the input lives in a
-//   SharedArrayBuffer (the caller's, or one copy into a pool-owned buffer that is reused), and each
-//   worker gets one request naming its shards as views of it, and sends one reply; the calling
-//   thread computes its own share meanwhile, a piece at a time so that cancellation and progress
-//   still get through.
+//   SharedArrayBuffer (the caller's, or copied into a pool-owned buffer that is reused, only the
+//   shards the workers take, just ahead of them), and each worker gets one request naming every
+//   shard as a view of it, and sends one reply. Threads claim shards on an atomic board as they get
+//   free, the calling thread too (reading its own memory in place), so the split balances itself;
+//   the caller yields between shards so that cancellation and progress still get through.
 // - transfer (browser webviews, which are not cross-origin isolated): each shard is copied out and
 //   transferred to the next free worker, four shards per worker, as they finish.
 // An AbortSignal terminates the workers (new ones start on next use); so does a crashed worker.
@@ -21,7 +22,7 @@ import {
   CancelledError, EngineInputError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
 } from './types';
-import { computeShards, type ShardRequest, type WorkerReply, type WorkerRequest } from './workerCore';
+import { BOARD, MAX_BOARD_SHARDS, computeShards, type ShardRequest, type WorkerReply, type WorkerRequest } from './workerCore';
 
 /** One worker, as the pool sees it (a Node Worker or a browser Worker behind an adapter). */
 export interface WorkerPort {
@@ -103,8 +104,13 @@ interface Slot {
   kind?: string;
 }
 
-/** Shards per thread: the calling thread's share comes in this many pieces (cancellation, progress). */
+/**
+ * Shards per thread. Transfer mode: four, handed out as workers get free. Shared mode: eight on the
+ * claim board, so that a thread slowed by other load takes fewer (and cancellation, progress and
+ * the calling thread's copy-ahead get a turn between shards).
+ */
 const PIECES = 4;
+const SHARED_PIECES = 8;
 
 const hasSharedMemory = typeof SharedArrayBuffer === 'function';
 
@@ -247,8 +253,11 @@ export class EnginePool {
   }
 
   /**
-   * Shared mode: one request per worker naming its shards as views of shared memory, one reply each;
-   * the calling thread (when it computes) takes the last share and runs it piece by piece.
+   * Shared mode: one request per worker with every shard as views of shared memory, one reply each.
+   * Threads take shards from a claim board (workerCore.ts BOARD) as they get free: workers from the
+   * front, the calling thread from the back, reading its own memory in place. An input that is not
+   * shared yet is copied into the pool's scratch buffer by the calling thread a few shards ahead of
+   * the workers, so they start after one shard's copy rather than after all of it.
    */
   private async computeShared(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
@@ -256,34 +265,37 @@ export class EnginePool {
     const B = blockItems(plan.C);
     const threads = this.options.size;
     const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
-    const shards = this.shard(plan, B, small ? 1 : threads * PIECES);
+    const caller = this.callerComputes ? (this.local ??= createEngineSync(this.options.module!)) : undefined;
+    const workers = caller ? threads - 1 : threads;
+    const shards = this.shard(plan, B, small ? 1 : Math.min(MAX_BOARD_SHARDS, threads * SHARED_PIECES));
     const results: (BlockResults | undefined)[] = new Array(shards.length);
-    // Contiguous runs of shards of about equal block counts, one per thread; the caller takes the first.
-    const runs = splitRuns(shards, threads);
-    const callerRun = this.callerComputes ? runs.shift()! : [];
-    const workerRuns = runs.filter(r => r.length > 0);
-    // Inputs that are not shared yet are copied, the workers' shards only, into the scratch buffer.
+    // one shard (a small input) on a computing caller: no worker, no message
+    const active = caller && shards.length <= 1 ? 0 : Math.min(workers, shards.length);
     const inputShared = isShared(input.data);
     const targetShared = isShared(target.data);
-    const copies = inputShared && targetShared ? undefined : this.scratchFor(workerRuns.flat().map(i => shards[i]!), input, target, inputShared, targetShared);
-    const doneBy = new Array<number>(workerRuns.length + 1).fill(0);
+    const staged = active > 0 && !(inputShared && targetShared) ? this.stage(shards, input, target, inputShared, targetShared) : undefined;
+    const board = new Int32Array(new SharedArrayBuffer(BOARD.WORDS * 4));
+    board[BOARD.FRONT_BACK] = shards.length << 16;
+    board[BOARD.COPIED] = staged ? 0 : shards.length;
+    const requests = active > 0 ? shards.map(sh => sharedShard(sh, input, target, staged?.tensors[sh.index])) : [];
+    const doneBy = new Array<number>(active + 1).fill(0);
     const progress = run.onProgress;
     const report = progress ? () => progress(Math.min(plan.items, doneBy.reduce((a, b) => a + b, 0)), plan.items) : undefined;
-    let kind: string = this.local?.kind ?? 'wasm-simd';
+    let kind: string = caller?.kind ?? 'wasm-simd';
+    const stop = () => {
+      Atomics.store(board, BOARD.STOP, 1);
+      Atomics.notify(board, BOARD.COPIED);
+    };
     await this.settle(run, (finish, fail, settled) => {
-      let pending = workerRuns.length + (callerRun.length ? 1 : 0);
+      let pending = active + 1;
       const oneDone = () => { if (--pending === 0) finish(); };
-      if (pending === 0) { finish(); return; }
-      const slots = this.ensureSlots(workerRuns.length);
-      workerRuns.forEach((indices, w) => {
-        const slot = slots[w]!;
-        const requests: ShardRequest[] = indices.map(i => sharedShard(shards[i]!, input, target, copies?.get(i)));
+      this.ensureSlots(active).forEach((slot, w) => {
         slot.onReply = reply => {
           if (reply.type === 'error') { fail(new Error(`engine worker: ${reply.name}: ${reply.message}`)); return; }
           if (reply.type === 'progress') { doneBy[w] = reply.done; report?.(); return; }
           if (reply.type !== 'result') return;
-          indices.forEach((i, k) => { results[i] = reply.results[k]; });
-          doneBy[w] = indices.reduce((a, i) => a + shards[i]!.items, 0);
+          (reply.indices ?? []).forEach((i, k) => { results[i] = reply.results[k]; });
+          doneBy[w] = (reply.indices ?? []).reduce((a, i) => a + shards[i]!.items, 0);
           report?.();
           oneDone();
         };
@@ -291,28 +303,43 @@ export class EnginePool {
         slot.ready.then(() => {
           if (settled()) return;
           kind = slot.kind ?? kind;
-          slot.port.post({ type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress }, []);
+          slot.port.post({
+            type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
+            board: board.buffer as SharedArrayBuffer,
+          }, []);
         }, fail);
       });
-      if (callerRun.length) {
-        const engine = this.local ??= createEngineSync(this.options.module!);
-        kind = engine.kind;
-        const me = workerRuns.length;
-        void (async () => {
-          for (const i of callerRun) {
-            // between pieces: let replies, progress and an abort through
-            if (workerRuns.length > 0 || callerRun.length > 1) await yieldToEvents();
-            if (settled()) return;
-            const before = doneBy[me]!;
-            const [r] = computeShards(engine, {
-              shards: [viewShard(shards[i]!, input, target)], weight, blockItems: B, wantValues,
-            }, report ? d => { doneBy[me] = before + d; report(); } : undefined);
-            results[i] = r;
+      // The calling thread: copy ahead for the workers, else take a shard from the back.
+      const lookahead = caller ? 2 * active : shards.length;
+      void (async () => {
+        let mine = 0;
+        for (;;) {
+          if (settled()) return;
+          const s = Atomics.load(board, BOARD.FRONT_BACK);
+          const front = s & 0xffff, back = s >>> 16;
+          const copied = Atomics.load(board, BOARD.COPIED);
+          if (copied < back && copied < front + lookahead) {
+            staged!.copy(copied);
+            Atomics.store(board, BOARD.COPIED, copied + 1);
+            Atomics.notify(board, BOARD.COPIED);
+            continue;
           }
-          oneDone();
-        })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
-      }
-    });
+          // all shards taken and every worker's copied (or, dispatching only, all copied)
+          if (!caller || front >= back) break;
+          if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
+          const i = back - 1;
+          // between shards: let replies, progress and an abort through
+          if (active > 0 || mine > 0) await yieldToEvents();
+          if (settled()) return;
+          const before = doneBy[active]!;
+          results[i] = computeShards(caller, {
+            shards: [viewShard(shards[i]!, input, target)], weight, blockItems: B, wantValues,
+          }, report ? d => { doneBy[active] = before + d; report(); } : undefined)[0];
+          mine++;
+        }
+        oneDone();
+      })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
+    }, stop);
     return { ...this.assemble(plan, shards, results as BlockResults[], wantValues, B, target), kind: kind as EngineKind };
   }
 
@@ -320,7 +347,8 @@ export class EnginePool {
    * Runs `start` until it calls `finish` or `fail`; an abort or a failure terminates the workers (a
    * worker may be mid-shard) and rejects. `settled()` tells late callbacks to stop.
    */
-  private settle(run: RunOptions, start: (finish: () => void, fail: (err: Error) => void, settled: () => boolean) => void): Promise<void> {
+  private settle(run: RunOptions, start: (finish: () => void, fail: (err: Error) => void, settled: () => boolean) => void,
+                 onStop?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const abort = () => fail(new CancelledError());
@@ -328,6 +356,7 @@ export class EnginePool {
         if (settled) return;
         settled = true;
         run.signal?.removeEventListener('abort', abort);
+        onStop?.();
         this.terminate();
         reject(err);
       };
@@ -347,12 +376,12 @@ export class EnginePool {
   }
 
   /**
-   * Copies the workers' shards of a non-shared input (and target) into the reused shared scratch
-   * buffer: one copy, of only what the workers read (the calling thread reads its share in place).
-   * Returns, per shard index, the shard's tensors in shared memory.
+   * Lays out every shard of a non-shared input (and target) in the reused shared scratch buffer and
+   * returns the shards' tensors there and the copy that fills one shard's: the calling thread copies
+   * only the shards the workers take, just before they need them.
    */
-  private scratchFor(shards: readonly Shard[], input: Tensor, target: Tensor, inputShared: boolean,
-                     targetShared: boolean): Map<number, { input?: Tensor; target?: Tensor }> {
+  private stage(shards: readonly Shard[], input: Tensor, target: Tensor, inputShared: boolean, targetShared: boolean):
+    { tensors: { input?: Tensor; target?: Tensor }[]; copy(index: number): void } {
     const ie = input.data.BYTES_PER_ELEMENT, te = target.data.BYTES_PER_ELEMENT;
     let total = 0;
     for (const s of shards) {
@@ -369,28 +398,37 @@ export class EnginePool {
     }
     const sab = this.scratch;
     let at = 0;
-    /** Elements [from, to) of `t`, or, for a pixel range, its gathered [1, C, len] pixels, at `at`. */
-    const place = (t: Tensor, s: Shard, shape: readonly number[], from: number, to: number, gathered: boolean): Tensor => {
-      const n = to - from, es = t.data.BYTES_PER_ELEMENT;
-      if (gathered) {
-        const { image, start, len } = s.pixelRange!;
-        const { C } = s.plan;
-        for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, sab, at + c * len * es);
-      } else {
-        copyBytes(t.data, from, n, sab, at);
-      }
-      const data = viewOf(t.dtype, sab, at, n);
+    const copies: (() => void)[] = [];
+    /** Room for elements [from, to) of `t` (for a pixel range, its gathered [1, C, len] pixels) and their copy. */
+    const place = (t: Tensor, s: Shard, shape: readonly number[], from: number, to: number, gathered: boolean) => {
+      const n = to - from, es = t.data.BYTES_PER_ELEMENT, where = at;
       at += align8(n * es);
-      return { dtype: t.dtype, shape, data };
+      const copy = gathered
+        ? () => {
+          const { image, start, len } = s.pixelRange!;
+          const { C } = s.plan;
+          for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, sab, where + c * len * es);
+        }
+        : () => copyBytes(t.data, from, n, sab, where);
+      return { tensor: { dtype: t.dtype, shape, data: viewOf(t.dtype, sab, where, n) } as Tensor, copy };
     };
-    const out = new Map<number, { input?: Tensor; target?: Tensor }>();
-    for (const s of shards) {
+    const tensors = shards.map(s => {
       const entry: { input?: Tensor; target?: Tensor } = {};
-      if (!inputShared) entry.input = place(input, s, s.inputShape, s.input[0], s.input[1], !!s.pixelRange);
-      if (!targetShared) entry.target = place(target, s, s.targetShape, s.target[0], s.target[1], !!s.pixelRange && s.plan.kind === 'prob');
-      out.set(s.index, entry);
-    }
-    return out;
+      const parts: (() => void)[] = [];
+      if (!inputShared) {
+        const p = place(input, s, s.inputShape, s.input[0], s.input[1], !!s.pixelRange);
+        entry.input = p.tensor;
+        parts.push(p.copy);
+      }
+      if (!targetShared) {
+        const p = place(target, s, s.targetShape, s.target[0], s.target[1], !!s.pixelRange && s.plan.kind === 'prob');
+        entry.target = p.tensor;
+        parts.push(p.copy);
+      }
+      copies[s.index] = () => parts.forEach(f => f());
+      return entry;
+    });
+    return { tensors, copy: index => copies[index]!() };
   }
 
   private ensureSlots(n: number): Slot[] {
@@ -507,18 +545,6 @@ function countItems(shards: Shard[], results: (BlockResults | undefined)[]): num
   let n = 0;
   shards.forEach((s, i) => { if (results[i]) n += s.items; });
   return n;
-}
-
-/** `k` runs of consecutive shards with about equal block counts; the first is never empty. */
-function splitRuns(shards: readonly Shard[], k: number): number[][] {
-  const total = shards.reduce((a, s) => a + s.blocks, 0);
-  const runs: number[][] = Array.from({ length: k }, () => []);
-  let acc = 0;
-  shards.forEach((s, i) => {
-    runs[Math.min(k - 1, Math.floor(acc * k / Math.max(1, total)))]!.push(i);
-    acc += s.blocks;
-  });
-  return runs;
 }
 
 /** Transfer mode: the shard's tensors as fresh copies (their buffers can be transferred). */

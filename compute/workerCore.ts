@@ -33,12 +33,16 @@ export interface ShardRequest {
 export type WorkerRequest =
   /** Instantiate the engine from a compiled module (preferred) or the wasm bytes. */
   | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: WasmBytes }
-  /** Compute the blocks of some shards, in order; one reply for all of them. */
+  /**
+   * Compute shards; one reply for all of them. Without `board`, every shard, in order. With it
+   * (shared memory), the shards this worker claims on the board, until none is left.
+   */
   | {
     readonly type: 'compute'; readonly id: number; readonly shards: readonly ShardRequest[];
     readonly weight?: Tensor; readonly blockItems: number; readonly wantValues: boolean;
     /** Post `progress` replies while computing (only when the caller watches progress). */
     readonly progress?: boolean;
+    readonly board?: SharedArrayBuffer;
   };
 
 /** Worker → pool. */
@@ -46,8 +50,8 @@ export type WorkerReply =
   | { readonly type: 'ready'; readonly kind: string }
   /** `done` items of this request's shards so far. */
   | { readonly type: 'progress'; readonly id: number; readonly done: number }
-  /** One result per shard of the request, in the request's order. */
-  | { readonly type: 'result'; readonly id: number; readonly results: readonly BlockResults[] }
+  /** One result per shard computed: every shard in order, or (with a board) those in `indices`. */
+  | { readonly type: 'result'; readonly id: number; readonly results: readonly BlockResults[]; readonly indices?: readonly number[] }
   | { readonly type: 'error'; readonly id?: number; readonly name: string; readonly message: string };
 
 /** Posts a reply, transferring the listed buffers. */
@@ -66,14 +70,22 @@ export function createWorkerHandler(post: ReplyPort): (request: WorkerRequest) =
         return;
       }
       if (!engine) throw new Error('the engine worker got work before init');
-      const results = computeShards(engine, request, request.progress ? done => post({ type: 'progress', id: request.id, done }, []) : undefined);
+      const onProgress = request.progress ? (done: number) => post({ type: 'progress', id: request.id, done }, []) : undefined;
+      let results: BlockResults[];
+      let indices: number[] | undefined;
+      if (request.board) {
+        indices = [];
+        results = computeClaimed(engine, request, new Int32Array(request.board), indices, onProgress);
+      } else {
+        results = computeShards(engine, request, onProgress);
+      }
       const transfer: ArrayBuffer[] = [];
       for (const r of results) {
         transfer.push(r.partials.buffer as ArrayBuffer);
         if (r.values) transfer.push(r.values.buffer as ArrayBuffer);
         if (r.logProb) transfer.push(r.logProb.buffer as ArrayBuffer);
       }
-      post({ type: 'result', id: request.id, results }, transfer);
+      post(indices ? { type: 'result', id: request.id, results, indices } : { type: 'result', id: request.id, results }, transfer);
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       post({ type: 'error', id: request.type === 'compute' ? request.id : undefined, name: e.name, message: e.message }, []);
@@ -111,6 +123,55 @@ export function computeShards(
     }
     before += shard.plan.items;
     onProgress?.(before);
+  }
+  return results;
+}
+
+/**
+ * The claim board of a shared-memory evaluation: three int32 words in a SharedArrayBuffer that the
+ * calling thread and the workers update atomically, so threads take shards as they get free (the
+ * work balances itself across threads slowed by other load) with no message per shard.
+ * - FRONT_BACK: the next shard from the front (low 16 bits; workers take these) and one past the
+ *   next from the back (high 16 bits; the calling thread takes these, reading its own memory).
+ * - COPIED: shards from the front whose inputs are in shared memory (the caller copies an input that
+ *   was not shared ahead of the workers, and notifies); all of them when the input was shared.
+ * - STOP: set on cancellation or failure.
+ */
+export const BOARD = { FRONT_BACK: 0, COPIED: 1, STOP: 2, WORDS: 3 } as const;
+/** Shards per evaluation are limited by the board's 16-bit fields (kept clear of the sign bit). */
+export const MAX_BOARD_SHARDS = 0x7fff;
+
+/** Takes the next shard from the front; undefined when none is left (or the evaluation stopped). */
+export function claimFront(board: Int32Array): number | undefined {
+  for (;;) {
+    if (Atomics.load(board, BOARD.STOP)) return undefined;
+    const s = Atomics.load(board, BOARD.FRONT_BACK);
+    const front = s & 0xffff, back = s >>> 16;
+    if (front >= back) return undefined;
+    if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s + 1) === s) return front;
+  }
+}
+
+/** A worker's loop: claim, wait until the shard's input is in shared memory, compute; repeat. */
+function computeClaimed(
+  engine: Engine, request: Extract<WorkerRequest, { type: 'compute' }>, board: Int32Array, indices: number[],
+  onProgress?: (done: number) => void,
+): BlockResults[] {
+  const results: BlockResults[] = [];
+  let before = 0;
+  for (let i = claimFront(board); i !== undefined; i = claimFront(board)) {
+    for (;;) {
+      const copied = Atomics.load(board, BOARD.COPIED);
+      if (copied > i || Atomics.load(board, BOARD.STOP)) break;
+      // woken by the caller's notify; the timeout only bounds a lost wake-up
+      Atomics.wait(board, BOARD.COPIED, copied, 100);
+    }
+    if (Atomics.load(board, BOARD.STOP)) break;
+    const base = before;
+    const [r] = computeShards(engine, { ...request, shards: [request.shards[i]!] }, onProgress ? d => onProgress(base + d) : undefined);
+    results.push(r!);
+    indices.push(i);
+    before += request.shards[i]!.plan.items;
   }
   return results;
 }
