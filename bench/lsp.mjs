@@ -82,7 +82,9 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
   const { text, blocks } = generateFile(lines);
   writeFileSync(file, text);
   const uri = pathToFileURL(file).href;
-  const proc = spawn(process.execPath, [serverBundle, '--stdio'], { stdio: 'pipe' });
+  // TL_LSP_NODE_ARGS: extra Node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.TL_LSP_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const proc = spawn(process.execPath, [...nodeArgs, serverBundle, '--stdio'], { stdio: 'pipe' });
   let stderr = '';
   proc.stderr.on('data', d => (stderr += d));
   const conn = createMessageConnection(new StreamMessageReader(proc.stdout), new StreamMessageWriter(proc.stdin));

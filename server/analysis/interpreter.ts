@@ -73,8 +73,13 @@ export interface ItemTrace {
   leaked: boolean;
   /** Other units whose code it ran (inlined calls, constructors, callbacks). */
   invoked: Set<number>;
-  /** The largest offset into this file in what it recorded (-1: none): a replay before the edit copies nothing. */
+  /** The largest offset into this file in what it recorded (-1: none): a replay before the edit moves nothing. */
   maxOffset: number;
+  /**
+   * Every range into this file in what it recorded (a range may repeat, and may be shared with
+   * other units' results): what a replay after the edit moves, without walking the results again.
+   */
+  ranges: TextRange[];
   readonly children: ItemTrace[];
 }
 
@@ -124,7 +129,7 @@ export function unitInfo(fn: IrFunction): UnitInfo {
 }
 
 function newTrace(unit: number): ItemTrace {
-  return { unit, skipped: false, ellipsisStart: 0, ellipsisEnd: 0, diagnostics: [], shapes: [], lossCalls: [], declWrites: [], declReads: new Set(), leaked: false, invoked: new Set(), maxOffset: -1, children: [] };
+  return { unit, skipped: false, ellipsisStart: 0, ellipsisEnd: 0, diagnostics: [], shapes: [], lossCalls: [], declWrites: [], declReads: new Set(), leaked: false, invoked: new Set(), maxOffset: -1, ranges: [], children: [] };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +252,8 @@ export class Interpreter implements OpContext {
   private suppress = 0;
   private inlineDepth = 0;
   private readonly analysed = new Set<IrFunction>();
+  /** Ranges of replayed results already moved to this run's offsets (an incremental run). */
+  private readonly movedRanges = new Set<object>();
   private readonly pending: { fn?: FunctionValue; cls?: ClassValue; unit: number; trace: ItemTrace; replay?: ItemTrace }[] = [];
   /** Incremental bookkeeping: the units, which one is running (-1: module level), its trace. */
   private readonly units: UnitInfo[] = [];
@@ -357,7 +364,11 @@ export class Interpreter implements OpContext {
       t.diagnostics = this.diagnostics.slice(d0);
       t.shapes = this.shapes.slice(s0);
       t.lossCalls = this.lossCalls.slice(l0);
-      t.maxOffset = maxOffsetDeep([t.diagnostics, t.shapes, t.lossCalls, t.declWrites], this.ir.fileName, true);
+      collectRanges([t.diagnostics, t.shapes, t.lossCalls], this.ir.fileName, true, t.ranges);
+      collectRanges(t.declWrites, this.ir.fileName, false, t.ranges);
+      let max = -1;
+      for (const r of t.ranges) max = Math.max(max, r.start, r.end);
+      t.maxOffset = max;
     }
     if (inc) this.checkIncremental(inc, replayed);
     return { diagnostics: this.diagnostics, shapes: this.shapes, lossCalls: this.lossCalls, exports, trace };
@@ -379,12 +390,27 @@ export class Interpreter implements OpContext {
       t.lossCalls = old.lossCalls;
       t.declWrites = old.declWrites;
       t.maxOffset = old.maxOffset;
+      t.ranges = old.ranges;
     } else {
-      t.diagnostics = shiftDeep(old.diagnostics, fileName, inc.shift, true);
-      t.shapes = shiftDeep(old.shapes, fileName, inc.shift, true);
-      t.lossCalls = shiftDeep(old.lossCalls, fileName, inc.shift, true);
-      t.declWrites = shiftDeep(old.declWrites, fileName, inc.shift, false);
+      // Moved in place: the previous run's results are this run's now. Nothing else keeps them (the
+      // front end gave the IR's moved statements new range objects), and copying them cost a quarter
+      // of an edit's time, most of it in the garbage collector. `movedRanges` holds the ranges done,
+      // since results share them (every shape in a function points at its parameters' annotation).
+      // `shift` throws for an offset inside the edited body; the caller then runs in full.
+      const moved = this.movedRanges;
+      for (const r of old.ranges) {
+        if (moved.has(r)) continue;
+        const start = inc.shift(r.start), end = inc.shift(r.end);
+        moved.add(r);
+        (r as { start: number }).start = start;
+        (r as { end: number }).end = end;
+      }
+      t.diagnostics = old.diagnostics;
+      t.shapes = old.shapes;
+      t.lossCalls = old.lossCalls;
+      t.declWrites = old.declWrites;
       t.maxOffset = inc.shift(old.maxOffset);
+      t.ranges = old.ranges;
     }
     t.declReads = old.declReads;
     t.invoked = old.invoked;
@@ -1652,35 +1678,27 @@ function exprText(e: DimExpr, subst: Map<string, Dim>): string {
 export { snakeCase, type LayerValue };
 
 /**
- * A deep copy of recorded results with every offset into `fileName` mapped by `shift` (ranges are the
- * `{ start, end }` objects; a `fileName` property says which file the ranges below it are in).
+ * Appends every range into `fileName` in recorded results to `out` (ranges are the `{ start, end }`
+ * objects; a `fileName` property says which file the ranges below it are in).
  */
-function shiftDeep<T>(x: T, fileName: string, shift: (offset: number) => number, inFile: boolean): T {
-  if (x === null || typeof x !== 'object') return x;
-  if (Array.isArray(x)) return x.map(e => shiftDeep(e, fileName, shift, inFile)) as T;
+function collectRanges(x: unknown, fileName: string, inFile: boolean, out: TextRange[]): void {
+  if (x === null || typeof x !== 'object') return;
+  if (Array.isArray(x)) {
+    for (let i = 0; i < x.length; i++) collectRanges(x[i], fileName, inFile, out);
+    return;
+  }
   const o = x as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 2 && typeof o.start === 'number' && typeof o.end === 'number' && keys[0] === 'start') {
-    return (inFile ? { start: shift(o.start), end: shift(o.end as number) } : { start: o.start, end: o.end }) as T;
+  if (typeof o.start === 'number' && typeof o.end === 'number' && isExactRange(o)) {
+    if (inFile) out.push(o as unknown as TextRange);
+    return;
   }
   const here = typeof o.fileName === 'string' ? o.fileName === fileName : inFile;
-  const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = shiftDeep(o[k], fileName, shift, here);
-  return out as T;
+  for (const k in o) collectRanges(o[k], fileName, here, out);
 }
 
-/** The largest offset into `fileName` among the ranges in `x` (-1 when there is none). */
-function maxOffsetDeep(x: unknown, fileName: string, inFile: boolean): number {
-  if (x === null || typeof x !== 'object') return -1;
-  let max = -1;
-  if (Array.isArray(x)) {
-    for (const e of x) max = Math.max(max, maxOffsetDeep(e, fileName, inFile));
-    return max;
-  }
-  const o = x as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 2 && typeof o.start === 'number' && typeof o.end === 'number' && keys[0] === 'start') return inFile ? Math.max(o.start, o.end as number) : -1;
-  const here = typeof o.fileName === 'string' ? o.fileName === fileName : inFile;
-  for (const k of keys) max = Math.max(max, maxOffsetDeep(o[k], fileName, here));
-  return max;
+/** `{ start, end }` and nothing else. */
+function isExactRange(o: object): boolean {
+  let n = 0;
+  for (const _ in o) n++;
+  return n === 2;
 }

@@ -197,3 +197,30 @@ describe('incremental re-analysis equals a full analysis', () => {
     expect(result.shapes.some(s => s.name === 'extra')).toBe(true);
   });
 });
+
+describe('incremental lowering reuses what the edit did not touch', () => {
+  it('statements before and (all but the first) after the edited one keep their IR objects, moved', () => {
+    const text = generateProgram({ lines: 600, seed: 9 });
+    const first = parseTypeScriptIncremental('/p/a.ts', text, undefined);
+    const body = first.ir.body;
+    // An edit inside the middle top-level function: one more character in a body line.
+    const mid = body.filter(s => s.kind === 'function')[Math.floor(body.filter(s => s.kind === 'function').length / 2)]!;
+    const at = text.indexOf('\n', text.indexOf('{', mid.range.start)) + 1;
+    const edited = text.slice(0, at) + ' ' + text.slice(at);
+    const before = body.map(s => ({ s, start: s.range.start }));
+    const next = parseTypeScriptIncremental('/p/a.ts', edited, first.parsed);
+    expect(next.ir).toStrictEqual(parseTypeScript('/p/a.ts', edited));
+    const k = before.findIndex(b => b.s === mid);
+    expect(next.ir.body.length).toBe(before.length);
+    let moved = 0;
+    next.ir.body.forEach((s, i) => {
+      if (i < k) expect(s).toBe(before[i]!.s);
+      if (i > k + 1) {
+        expect(s).toBe(before[i]!.s); // the same object, not lowered again
+        expect(s.range.start).toBe(before[i]!.start + 1);
+        moved++;
+      }
+    });
+    expect(moved).toBeGreaterThan(5);
+  });
+});

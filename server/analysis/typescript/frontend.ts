@@ -50,6 +50,8 @@ interface StatementRecord {
   readonly exports: readonly (readonly [string, string])[];
   /** `@shape` comments marked used (or released) while lowering it, in order. */
   readonly commentFlags: readonly (readonly [number, boolean])[];
+  /** Where its IR holds ranges (see `irRanges`), found the first time the statement is moved. */
+  moves?: IrRanges;
 }
 
 /**
@@ -60,7 +62,7 @@ interface StatementRecord {
 export function parseTypeScriptIncremental(fileName: string, text: string, previous: ParsedSource | undefined): { ir: IrModule; parsed: ParsedSource } {
   const kind = /\.tsx$/i.test(fileName) ? T.ScriptKind.TSX : /\.m?jsx?$/i.test(fileName) ? T.ScriptKind.JS : T.ScriptKind.TS;
   let sf: ts.SourceFile | undefined;
-  let reuse: { records: readonly StatementRecord[]; comments: readonly StatementComments[]; before: number } | undefined;
+  let reuse: Reuse | undefined;
   if (previous && previous.sourceFile.fileName === fileName && previous.sourceFile.text === previous.text) {
     const old = previous.text;
     let start = 0;
@@ -73,12 +75,26 @@ export function parseTypeScriptIncremental(fileName: string, text: string, previ
     } catch {
       sf = undefined; // FIXME: never seen; a fresh parse below is always correct, only slower.
     }
-    reuse = { records: previous.statements, comments: previous.comments, before: start };
+    reuse = { records: previous.statements, comments: previous.comments, before: start, after: oldEnd, delta: newEnd - oldEnd, movedAnnotations: new Set() };
   }
   sf ??= T.createSourceFile(fileName, text, T.ScriptTarget.Latest, /*setParentNodes*/ false, kind);
   const front = new FrontEnd(sf, text, reuse);
   const ir = front.module();
   return { ir, parsed: { text, sourceFile: sf, statements: front.records, comments: front.commentRecords } };
+}
+
+/**
+ * What a parse can take over from the previous one: the records, the edit's extent in the old text
+ * ([before, after), replaced by text `delta` characters longer) and the objects already re-based.
+ */
+interface Reuse {
+  readonly records: readonly StatementRecord[];
+  readonly comments: readonly StatementComments[];
+  readonly before: number;
+  readonly after: number;
+  readonly delta: number;
+  /** Annotations moved by `delta` already: comments and the declarations they annotate share them. */
+  readonly movedAnnotations: Set<object>;
 }
 
 interface CommentInfo {
@@ -107,8 +123,25 @@ class FrontEnd {
    */
   constructor(
     private readonly sf: ts.SourceFile, private readonly text: string,
-    private readonly reuse?: { records: readonly StatementRecord[]; comments: readonly StatementComments[]; before: number },
+    private readonly reuse?: Reuse,
   ) {}
+
+  /**
+   * The previous record for top-level statement `i` when it and the statement before it lie wholly
+   * after the edit, unchanged and moved by the edit's length (`olds` is the previous records or
+   * comment records, aligned from the end). Requiring the statement before it too keeps the
+   * comments right after an edited statement (which it may take as trailing) out of the reuse.
+   */
+  private afterEdit<R extends { readonly pos: number; readonly end: number }>(list: readonly ts.Statement[], i: number, olds: readonly R[]): R | undefined {
+    const r = this.reuse;
+    if (!r || i === 0) return undefined;
+    const j = i - list.length + olds.length;
+    if (j < 1 || j >= olds.length) return undefined;
+    const prev = olds[j - 1], old = olds[j];
+    if (prev.pos < r.after || list[i - 1].pos !== prev.pos + r.delta || list[i - 1].end !== prev.end + r.delta) return undefined;
+    if (list[i].pos !== old.pos + r.delta || list[i].end !== old.end + r.delta) return undefined;
+    return old;
+  }
 
   /** Whether top-level statement `i` and the trivia up to the next one lie wholly before the edit. */
   private beforeEdit(list: readonly ts.Statement[], i: number, old: { pos: number; end: number } | undefined): boolean {
@@ -116,6 +149,14 @@ class FrontEnd {
     const s = list[i];
     const nextStart = i + 1 < list.length ? list[i + 1].getStart(this.sf) : this.text.length;
     return old.pos === s.pos && old.end === s.end && s.end <= this.reuse.before && nextStart <= this.reuse.before;
+  }
+
+  /** Moves an annotation's ranges by `d` once, whether a comment or a declaration reaches it first. */
+  private moveAnnotation(a: object, d: number): void {
+    const done = this.reuse!.movedAnnotations;
+    if (done.has(a)) return;
+    done.add(a);
+    moveHeldRanges(irRanges(a).holders, d);
   }
 
   private setExport(name: string, local: string): void {
@@ -142,6 +183,25 @@ class FrontEnd {
         continue;
       }
       reusing = false;
+      const moved = this.afterEdit(list, i, this.reuse?.records ?? []);
+      if (moved && moved.commentFlags.every(([p]) => p >= this.reuse!.after)) {
+        // Unchanged and after the edit: the same IR with its ranges moved, not lowered again.
+        const d = this.reuse!.delta;
+        const moves = moved.moves ?? irRanges([moved.stmts, moved.errors, moved.imports]);
+        moveHeldRanges(moves.holders, d);
+        for (const a of moves.annotations) this.moveAnnotation(a, d);
+        const flags = moved.commentFlags.map(([p, used]) => [p + d, used] as const);
+        body.push(...moved.stmts);
+        this.errors.push(...moved.errors);
+        this.imports.push(...moved.imports);
+        for (const [k, v] of moved.exports) this.exports.set(k, v);
+        for (const [p, used] of flags) {
+          const c = this.comments.get(p);
+          if (c) c.used = used;
+        }
+        this.records.push({ ...moved, pos: moved.pos + d, end: moved.end + d, commentFlags: flags, moves });
+        continue;
+      }
       const e0 = this.errors.length, i0 = this.imports.length;
       this.exportLog = [];
       this.flagLog = [];
@@ -235,7 +295,19 @@ class FrontEnd {
         }
       } else {
         reusing = false;
-        visit(list[i]);
+        const moved = this.afterEdit(list, i, this.reuse?.comments ?? []);
+        if (moved && moved.list.every(c => c.pos >= this.reuse!.after)) {
+          const d = this.reuse!.delta;
+          for (const c of moved.list) {
+            for (const a of c.parsed.annotations) this.moveAnnotation(a, d);
+            moveHeldRanges(irRanges(c.parsed.errors).holders, d);
+            if (seen.has(c.pos + d)) continue;
+            seen.add(c.pos + d);
+            take(c.pos + d, c.end + d, c.parsed);
+          }
+        } else {
+          visit(list[i]);
+        }
       }
       this.commentRecords.push({ pos: list[i].pos, end: list[i].end, list: found });
     }
@@ -734,4 +806,54 @@ function isAssignmentOperator(k: ts.SyntaxKind): boolean {
 
 function isDefault(n: ts.Node): boolean {
   return (T.canHaveModifiers(n) ? T.getModifiers(n) ?? [] : []).some(m => m.kind === T.SyntaxKind.DefaultKeyword);
+}
+
+/**
+ * Where IR holds ranges: `holders` lists each object holding a range with the property's name
+ * (`[node, 'range', dim, 'range', …]`, every object once, even one reached twice such as a shared
+ * sub-expression); the `@shape` annotations it refers to are listed apart, because the comment
+ * they were parsed from shares them and either may be moved first. In the IR every object with
+ * numeric `start` and `end` is a range.
+ */
+interface IrRanges {
+  readonly holders: readonly unknown[];
+  readonly annotations: readonly object[];
+}
+
+function irRanges(x: unknown): IrRanges {
+  const holders: unknown[] = [];
+  const annotations: object[] = [];
+  const seen = new Set<object>();
+  const visit = (y: unknown): void => {
+    if (y === null || typeof y !== 'object' || seen.has(y)) return;
+    seen.add(y);
+    if (Array.isArray(y)) {
+      for (let i = 0; i < y.length; i++) visit(y[i]);
+      return;
+    }
+    const o = y as Record<string, unknown>;
+    for (const k in o) {
+      const v = o[k] as { start?: unknown; end?: unknown } | null;
+      if (v === null || typeof v !== 'object') continue;
+      if (k === 'annotation' || k === 'returns') annotations.push(v);
+      else if (k === 'strayAnnotations') annotations.push(...(v as unknown as object[]));
+      else if (typeof v.start === 'number' && typeof v.end === 'number') holders.push(o, k);
+      else visit(v);
+    }
+  };
+  visit(x);
+  return { holders, annotations };
+}
+
+/**
+ * Moves the held ranges by `delta`. Each `{ start, end }` is replaced by a new object, never changed:
+ * the previous run's results share those objects, and the interpreter moves them itself.
+ */
+function moveHeldRanges(holders: readonly unknown[], delta: number): void {
+  for (let i = 0; i < holders.length; i += 2) {
+    const o = holders[i] as Record<string, TextRange>;
+    const k = holders[i + 1] as string;
+    const v = o[k]!;
+    o[k] = { start: v.start + delta, end: v.end + delta };
+  }
 }
