@@ -350,7 +350,10 @@ class WasmEngine implements Engine {
     const xBytes = elems * es;
     const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, xBytes) : undefined;
     const maxN = rows ? Math.min(B, plan.N) : Math.min(B, S);
-    const stride = rows ? C : Math.ceil(maxN / 16) * 16;
+    // A tile's class rows start 64-byte aligned and, at a multiple of 4 KB apart, would share L1 sets
+    // (C = 16, 32, 64… give such blocks), so such a stride gets one more cache line.
+    const tileStride = Math.ceil(maxN / 16) * 16;
+    const stride = rows ? C : tileStride * es % 4096 === 0 ? tileStride + 16 : tileStride;
     const stageX = xOwn === undefined && xBytes > 0 && (rows || !plan.returnLogProb);
     // Probability targets are addressed with the input's offsets: staged exactly when the input is
     // (rows: block layout either way), else copied whole in the input's layout.

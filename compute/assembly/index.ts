@@ -272,19 +272,22 @@ export function statsF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n
   statsScalar<f64>(xp, itemStride, classStride, C, n, mp, lsp);
 }
 export function indexLossF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
+  if (ASC_FEATURE_SIMD && eps > 0 && mp != 0) return smoothLossSimd(xp, itemStride, classStride, C, n, tp, wp, mp, lsp, eps, outp);
   return indexLossScalar<f32>(xp, itemStride, classStride, C, n, tp, wp, mp, lsp, eps, outp);
 }
 export function indexLossF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
   return indexLossScalar<f64>(xp, itemStride, classStride, C, n, tp, wp, mp, lsp, eps, outp);
 }
 export function probLossF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
+  if (ASC_FEATURE_SIMD) return probLossSimd(xp, itemStride, classStride, C, n, yp, wp, mp, lsp, eps, numClasses, outp);
   return probLossScalar<f32>(xp, itemStride, classStride, C, n, yp, wp, mp, lsp, eps, numClasses, outp);
 }
 export function probLossF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
   return probLossScalar<f64>(xp, itemStride, classStride, C, n, yp, wp, mp, lsp, eps, numClasses, outp);
 }
 export function logProbF32(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
-  logProbScalar<f32>(xp, itemStride, classStride, C, n, mp, lsp, outp);
+  if (ASC_FEATURE_SIMD) logProbSimd(xp, itemStride, classStride, C, n, mp, lsp, outp);
+  else logProbScalar<f32>(xp, itemStride, classStride, C, n, mp, lsp, outp);
 }
 export function logProbF64(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
   logProbScalar<f64>(xp, itemStride, classStride, C, n, mp, lsp, outp);
@@ -731,6 +734,220 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
     }
   }
   return finishSums(acc0, acc1, cntV, wp);
+}
+
+// ---------------------------------------------------------------------------------------------
+// SIMD second phase (after row statistics) for float32: label smoothing, probability targets and
+// log_prob. The same f32 arithmetic per element as the scalar kernels above, four elements at a
+// time. Sums over classes are f64: pixels (item stride 1) put four consecutive items in the lanes,
+// each adding its classes in order, so they equal the scalar kernels bit for bit; rows (class
+// stride 1) put four classes in the lanes, two f64 pairs added at the end (another order, same
+// f64 accuracy). Any other stride, and the items or classes left over, take the scalar path.
+
+/** Σ_c term over a row's C contiguous classes as f64 lanes; `term` is 4 lanes of f32 (masked tail 0). */
+@inline function addF64(acc: v128, v: v128): v128 {
+  return f64x2.add(acc, f64x2.promote_low_f32x4(v));
+}
+@inline function addF64Hi(acc: v128, v: v128): v128 {
+  return f64x2.add(acc, f64x2.promote_low_f32x4(f32x4.shuffle(v, v, 2, 3, 0, 1)));
+}
+
+/** −Σ_c w[c]·((x[c] − m) − ls) for one row (classes contiguous at x). */
+@inline function smoothRow(x: usize, C: i32, wp: usize, m: f32, ls: f32): f64 {
+  const mv = f32x4.splat(m), lv = f32x4.splat(ls);
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+  let c = 0;
+  for (; c + 4 <= C; c += 4) {
+    let pv = f32x4.sub(f32x4.sub(v128.load(x + (<usize>c << 2)), mv), lv);
+    if (wp) pv = f32x4.mul(pv, v128.load(wp + (<usize>c << 2)));
+    a0 = addF64(a0, pv);
+    a1 = addF64Hi(a1, pv);
+  }
+  const a = f64x2.add(a0, a1);
+  let acc = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+  for (; c < C; c++) {
+    const pc: f32 = (load<f32>(x + (<usize>c << 2)) - m) - ls;
+    acc += wp ? <f64>(pc * load<f32>(wp + (<usize>c << 2))) : <f64>pc;
+  }
+  return -acc;
+}
+
+/**
+ * indexLossScalar<f32> with ε > 0 (label smoothing): the smoothing sum over classes in SIMD, the
+ * rest per item as there. Pixels: the sums of four items at a time (lanes), stored in `sm`.
+ */
+function smoothLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32,
+                        tp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, outp: usize): f64 {
+  const epsC: f32 = <f32>(eps / <f64>C);
+  const keep: f32 = <f32>(1.0 - eps);
+  const cs = <usize>classStride << 2;
+  const isB = <usize>itemStride << 2;
+  let total: f64 = 0;
+  let wsum: f64 = 0;
+  let cnt: i32 = 0;
+  let s0: f64 = 0, s1: f64 = 0, s2: f64 = 0, s3: f64 = 0;
+  const pixels = itemStride == 1 && classStride != 1;
+  for (let i = 0; i < n; i++) {
+    if (pixels && (i & 3) == 0 && i + 4 <= n) {
+      // the smoothing sums of items i…i+3, each lane adding its classes in order (as the scalar loop)
+      const mv = v128.load(mp + (<usize>i << 2)), lv = v128.load(lsp + (<usize>i << 2));
+      let a01 = f64x2.splat(0), a23 = f64x2.splat(0);
+      let x = xp + (<usize>i << 2);
+      for (let c = 0; c < C; c++) {
+        let pv = f32x4.sub(f32x4.sub(v128.load(x), mv), lv);
+        if (wp) pv = f32x4.mul(pv, v128.load32_splat(wp + (<usize>c << 2)));
+        a01 = f64x2.sub(a01, f64x2.promote_low_f32x4(pv));
+        a23 = f64x2.sub(a23, f64x2.promote_low_f32x4(f32x4.shuffle(pv, pv, 2, 3, 0, 1)));
+        x += cs;
+      }
+      s0 = f64x2.extract_lane(a01, 0); s1 = f64x2.extract_lane(a01, 1);
+      s2 = f64x2.extract_lane(a23, 0); s3 = f64x2.extract_lane(a23, 1);
+    }
+    const t = load<i32>(tp + (<usize>i << 2));
+    let loss: f32 = 0;
+    if (t >= 0) {
+      const base = xp + <usize>i * isB;
+      const w: f32 = wp ? load<f32>(wp + (<usize>t << 2)) : 1;
+      const xt = load<f32>(base + <usize>t * cs);
+      const m = load<f32>(mp + (<usize>i << 2));
+      const ls = load<f32>(lsp + (<usize>i << 2));
+      loss = ls + (m - xt);
+      if (wp) loss = loss * w;
+      let smooth: f64;
+      if (pixels && (i & ~3) + 4 <= n) {
+        const k = i & 3;
+        smooth = k == 0 ? s0 : k == 1 ? s1 : k == 2 ? s2 : s3;
+      } else if (classStride == 1) {
+        smooth = smoothRow(base, C, wp, m, ls);
+      } else {
+        smooth = 0;
+        for (let c = 0; c < C; c++) {
+          const p: f32 = (load<f32>(base + <usize>c * cs) - m) - ls;
+          smooth -= wp ? <f64>(p * load<f32>(wp + (<usize>c << 2))) : <f64>p;
+        }
+      }
+      loss = keep * loss + epsC * <f32>smooth;
+      wsum += <f64>w;
+      cnt++;
+    }
+    if (outp) store<f32>(outp + (<usize>i << 2), loss);
+    total += <f64>loss;
+  }
+  gWeightSum = wsum;
+  gCount = cnt;
+  return total;
+}
+
+/** probLossScalar<f32> in SIMD: −Σ_c w[c]·t'[c]·p[c] per item (see the section comment for the order). */
+function probLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32,
+                      yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
+  const keep: f32 = <f32>(1.0 - eps);
+  const epsC: f32 = <f32>(eps / numClasses);
+  const keepV = f32x4.splat(keep), epsV = f32x4.splat(epsC);
+  const smoothing = eps > 0;
+  const cs = <usize>classStride << 2;
+  const isB = <usize>itemStride << 2;
+  let total: f64 = 0;
+  let i = 0;
+  if (itemStride == 1 && classStride != 1) {
+    for (; i + 4 <= n; i += 4) {
+      const mv = v128.load(mp + (<usize>i << 2)), lv = v128.load(lsp + (<usize>i << 2));
+      let a01 = f64x2.splat(0), a23 = f64x2.splat(0);
+      let o = <usize>i << 2;
+      for (let c = 0; c < C; c++) {
+        const pv = f32x4.sub(f32x4.sub(v128.load(xp + o), mv), lv);
+        let y = v128.load(yp + o);
+        if (smoothing) y = f32x4.add(f32x4.mul(y, keepV), epsV);
+        let term = f32x4.mul(pv, y);
+        if (wp) term = f32x4.mul(term, v128.load32_splat(wp + (<usize>c << 2)));
+        a01 = addF64(a01, term);
+        a23 = addF64Hi(a23, term);
+        o += cs;
+      }
+      // loss = f32(−acc) per lane; stored and added in item order
+      const l0 = <f32>(-f64x2.extract_lane(a01, 0)), l1 = <f32>(-f64x2.extract_lane(a01, 1));
+      const l2 = <f32>(-f64x2.extract_lane(a23, 0)), l3 = <f32>(-f64x2.extract_lane(a23, 1));
+      if (outp) {
+        const q = outp + (<usize>i << 2);
+        store<f32>(q, l0); store<f32>(q, l1, 4); store<f32>(q, l2, 8); store<f32>(q, l3, 12);
+      }
+      total += <f64>l0; total += <f64>l1; total += <f64>l2; total += <f64>l3;
+    }
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * isB;
+    const m = load<f32>(mp + (<usize>i << 2));
+    const ls = load<f32>(lsp + (<usize>i << 2));
+    let acc: f64 = 0;
+    let c = 0;
+    if (classStride == 1) {
+      const mv = f32x4.splat(m), lv = f32x4.splat(ls);
+      let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
+      for (; c + 4 <= C; c += 4) {
+        const o = off + (<usize>c << 2);
+        const pv = f32x4.sub(f32x4.sub(v128.load(xp + o), mv), lv);
+        let y = v128.load(yp + o);
+        if (smoothing) y = f32x4.add(f32x4.mul(y, keepV), epsV);
+        let term = f32x4.mul(pv, y);
+        if (wp) term = f32x4.mul(term, v128.load(wp + (<usize>c << 2)));
+        a0 = addF64(a0, term);
+        a1 = addF64Hi(a1, term);
+      }
+      const a = f64x2.add(a0, a1);
+      acc = f64x2.extract_lane(a, 0) + f64x2.extract_lane(a, 1);
+    }
+    for (; c < C; c++) {
+      const o = off + <usize>c * cs;
+      const p: f32 = (load<f32>(xp + o) - m) - ls;
+      let y = load<f32>(yp + o);
+      if (smoothing) y = y * keep + epsC;
+      let term: f32 = p * y;
+      if (wp) term = term * load<f32>(wp + (<usize>c << 2));
+      acc += <f64>term;
+    }
+    const loss: f32 = <f32>(-acc);
+    if (outp) store<f32>(outp + (<usize>i << 2), loss);
+    total += <f64>loss;
+  }
+  gWeightSum = <f64>n;
+  gCount = n;
+  return total;
+}
+
+/** logProbScalar<f32> in SIMD: out = (x − m) − ls, elementwise (bit-identical to the scalar kernel). */
+function logProbSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32, mp: usize, lsp: usize, outp: usize): void {
+  const cs = <usize>classStride << 2;
+  const isB = <usize>itemStride << 2;
+  let i = 0;
+  if (itemStride == 1 && classStride != 1) {
+    // one class plane at a time: contiguous streams (C planes at a power-of-two stride, visited
+    // pixel by pixel, would all fall into one L1 set)
+    const n4 = <usize>(n & ~3) << 2;
+    for (let c = 0; c < C; c++) {
+      const o = <usize>c * cs;
+      for (let b: usize = 0; b < n4; b += 16) {
+        v128.store(outp + o + b, f32x4.sub(f32x4.sub(v128.load(xp + o + b), v128.load(mp + b)), v128.load(lsp + b)));
+      }
+    }
+    i = n & ~3;
+  }
+  for (; i < n; i++) {
+    const off = <usize>i * isB;
+    const m = load<f32>(mp + (<usize>i << 2));
+    const ls = load<f32>(lsp + (<usize>i << 2));
+    let c = 0;
+    if (classStride == 1) {
+      const mv = f32x4.splat(m), lv = f32x4.splat(ls);
+      for (; c + 4 <= C; c += 4) {
+        const o = off + (<usize>c << 2);
+        v128.store(outp + o, f32x4.sub(f32x4.sub(v128.load(xp + o), mv), lv));
+      }
+    }
+    for (; c < C; c++) {
+      const o = off + <usize>c * cs;
+      store<f32>(outp + o, (load<f32>(xp + o) - m) - ls);
+    }
+  }
 }
 
 // Exported entry points of the SIMD kernels. In the scalar build the SIMD bodies are not compiled

@@ -52,6 +52,7 @@ const layouts: { shape: number[]; blocks: (number | undefined)[] }[] = [
   { shape: [3, 5, 37], blocks: [4, 12, 36, undefined] }, // spatial, blocks inside an image
   { shape: [2, 21, 13, 11], blocks: [16, 100] },
   { shape: [3, 2, 5], blocks: [4] },                    // a block is longer than an image
+  { shape: [2, 3, 1024], blocks: [1024, 1010] },        // a tile stride of 4 KB, padded by a line
 ];
 
 describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('staged copy-in (%s)', file => {
