@@ -1,5 +1,7 @@
 // Engine worker pool for the browser (the loss panel's webview): Web Workers made by a caller-supplied
 // factory (a webview builds them from a Blob URL), each instantiating the engine module it is sent.
+// A VS Code webview is not cross-origin isolated, so there is no SharedArrayBuffer: shards are copied
+// and transferred. A cross-origin-isolated page gets the shared-memory pool (compute/pool.ts).
 import type { WasmBytes, WasmModule } from '../engine';
 import { EnginePool, type WorkerPort } from '../pool';
 import type { WorkerReply } from '../workerCore';
@@ -21,6 +23,11 @@ export interface BrowserPoolOptions {
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
   readonly minParallelElements?: number;
+  /**
+   * Shard inputs as views of shared memory, claimed by the workers (see compute/pool.ts); default:
+   * whether the page is cross-origin isolated (the only way a page gets SharedArrayBuffer).
+   */
+  readonly shared?: boolean;
 }
 
 export function createBrowserPool(options: BrowserPoolOptions): EnginePool {
@@ -40,5 +47,7 @@ export function createBrowserPool(options: BrowserPoolOptions): EnginePool {
   return new EnginePool({
     factory, size: options.size ?? Math.min(8, Math.max(1, cores)), module: options.module, bytes: options.bytes,
     minParallelElements: options.minParallelElements,
+    // the page's own thread stays free for its UI: it dispatches, the workers compute
+    shared: options.shared ?? (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
   });
 }

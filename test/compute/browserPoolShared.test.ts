@@ -1,0 +1,124 @@
+// The browser pool on a cross-origin-isolated page (COOP + COEP headers): SharedArrayBuffer exists,
+// so the pool shares the input with its Blob-URL workers instead of transferring copies, and the
+// workers claim shards on the atomic board. Same bits as one engine, progress, cancellation. (A VS
+// Code webview is not isolated: browserPool.test.ts covers the transfer path it takes.)
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './conformanceHelpers';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+// localhost is a secure context, which cross-origin isolation needs (the route answers; nothing listens)
+const ORIGIN = 'http://localhost:9';
+const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
+
+async function bundle(contents: string): Promise<string> {
+  const r = await esbuild.build({
+    stdin: { contents, resolveDir: repoRoot, loader: 'ts' }, bundle: true, write: false, format: 'iife', platform: 'browser',
+    target: 'chrome120', logLevel: 'error',
+  });
+  return r.outputFiles[0]!.text;
+}
+
+describe.skipIf(!existsSync(CHROMIUM))('engine pool with shared memory in headless Chromium', () => {
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    const workerSrc = await bundle(`import './compute/browser/worker';`);
+    const pageSrc = await bundle(`
+      import { createEngine, compileEngine } from './compute/engine';
+      import { createBrowserPool } from './compute/browser/pool';
+      (globalThis as any).engineApi = { createEngine, compileEngine, createBrowserPool };
+    `);
+    const files: Record<string, [string, Buffer | string]> = {
+      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>isolated engine</title>'],
+      '/page.js': ['text/javascript', pageSrc],
+      '/worker.js': ['text/javascript', workerSrc],
+      '/ce-simd.wasm': ['application/wasm', readFileSync(join(repoRoot, 'dist', 'compute', 'ce-simd.wasm'))],
+    };
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
+    page = await browser.newPage();
+    await page.route(`${ORIGIN}/**`, route => {
+      const f = files[new URL(route.request().url()).pathname];
+      if (!f) return route.fulfill({ status: 404, body: '' });
+      return route.fulfill({ status: 200, contentType: f[0], body: f[1] as Buffer, headers: ISOLATION });
+    });
+    await page.goto(`${ORIGIN}/`);
+    await page.addScriptTag({ url: `${ORIGIN}/page.js` });
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+  });
+
+  it('shares the input with the workers and matches one engine bit for bit', async () => {
+    const out = await page.evaluate(async origin => {
+      const api = (globalThis as any).engineApi;
+      const module = await api.compileEngine(await (await fetch(`${origin}/ce-simd.wasm`)).arrayBuffer());
+      const engine = await api.createEngine({ module });
+      const workerText = await (await fetch(`${origin}/worker.js`)).text();
+      const url = URL.createObjectURL(new Blob([workerText], { type: 'text/javascript' }));
+      // count the workers' messages: shared mode sends one compute request per worker per call
+      let computes = 0;
+      const factory = () => {
+        const w = new Worker(url);
+        const post = w.postMessage.bind(w);
+        (w as any).postMessage = (m: any, t: any) => { if (m?.type === 'compute') computes++; post(m, t); };
+        return w;
+      };
+      const pool = api.createBrowserPool({ factory, size: 2, module, minParallelElements: 0 });
+      let seed = 11;
+      const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
+      const results: unknown[] = [];
+      for (const shape of [[4099, 10], [1, 21, 200, 301], [5, 3, 64, 64]]) {
+        const n = shape.reduce((a: number, b: number) => a * b, 1);
+        const items = shape[0]! * shape.slice(2).reduce((a: number, b: number) => a * b, 1);
+        const shared = pool.allocShared(shape);
+        shared.data.set(Float32Array.from({ length: n }, () => (rand() - 0.5) * 10));
+        const t = BigInt64Array.from({ length: items }, () => BigInt(Math.floor(rand() * shape[1]!)));
+        const target = { dtype: 'int64', shape: [shape[0], ...shape.slice(2)], data: t };
+        const plain = { dtype: 'float32', shape, data: shared.data.slice() };
+        for (const options of [{}, { reduction: 'none' }]) {
+          const single = engine.crossEntropy(plain, target, options);
+          for (const input of [shared, plain]) {
+            const progress: number[] = [];
+            const before = computes;
+            const pooled = await pool.crossEntropy(input, target, options, { onProgress: (d: number) => progress.push(d) });
+            const sameValues = !single.values || single.values.every((v: number, i: number) => Object.is(v, pooled.values[i]));
+            results.push({
+              shape, single: single.loss, pooled: pooled.loss, sameValues, lastProgress: progress[progress.length - 1], items,
+              requests: computes - before, sharedBuffer: input.data.buffer instanceof SharedArrayBuffer,
+            });
+          }
+        }
+      }
+      const big = [2, 21, 256, 256];
+      const controller = new AbortController();
+      const x = pool.allocShared(big);
+      const cancelled = await pool.crossEntropy(x, pool.allocShared([2, 256, 256], 'int64'), {},
+        { signal: controller.signal, onProgress: () => controller.abort() }).then(() => 'finished', (e: Error) => e.name);
+      const after = await pool.crossEntropy({ dtype: 'float32', shape: [300, 7], data: new Float32Array(2100) },
+        { dtype: 'int64', shape: [300], data: new BigInt64Array(300) });
+      pool.terminate();
+      return { isolated: (globalThis as any).crossOriginIsolated, results, cancelled, after: after.loss };
+    }, ORIGIN);
+    expect(out.isolated).toBe(true);
+    expect(out.cancelled).toBe('CancelledError');
+    expect(out.after).toBeCloseTo(Math.log(7), 5);
+    const rows = out.results as { single: number | null; pooled: number | null; sameValues: boolean; lastProgress: number; items: number; requests: number; sharedBuffer: boolean }[];
+    expect(rows.some(r => r.sharedBuffer)).toBe(true);
+    for (const r of rows) {
+      expect(Object.is(r.single, r.pooled), JSON.stringify(r)).toBe(true);
+      expect(r.sameValues).toBe(true);
+      expect(r.lastProgress).toBe(r.items);
+      // one request per worker that has a shard to take: [4099, 10] is a single block
+      expect(r.requests).toBe(r.items === 4099 ? 1 : 2);
+    }
+  });
+});
