@@ -8,7 +8,7 @@ import { parseSignature } from './annotations';
 import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
 import { IncrementalMismatch, Interpreter, unitFunctions, unitInfo, type IncrementalPlan, type InterpretResult, type ModuleResolver, type RunTrace, type SignatureFunction, type UnitInfo } from './interpreter';
 import type { IrModule } from './ir';
-import { parseTypeScriptIncremental, type ParsedSource } from './typescript/frontend';
+import { parseTypeScriptIncremental, prepareForEdits, type ParsedSource } from './typescript/frontend';
 import type { FunctionValue, Value } from './values';
 
 export type * from './api';
@@ -86,6 +86,15 @@ export class AnalysisProject {
 
   updateFile(fileName: string, text: string): void {
     this.open.set(fileName, text);
+  }
+
+  /**
+   * Idle-time work that makes the next edit of an analysed file fast (see `prepareForEdits`). The
+   * results do not depend on it.
+   */
+  prepareEdits(fileName: string): void {
+    const c = this.irCache.get(fileName);
+    if (c) prepareForEdits(c.parsed);
   }
 
   closeFile(fileName: string): void {
