@@ -184,8 +184,18 @@ export class EnginePool {
     this.ensureSlots(this.callerComputes ? this.options.size - 1 : this.options.size);
   }
 
-  /** Terminates every worker; the pool starts new ones if used again. */
+  /**
+   * Terminates every worker and lets go of the pool's memory (the scratch buffer, the calling
+   * thread's engine); the pool starts afresh if used again.
+   */
   terminate(): void {
+    this.stopWorkers();
+    this.scratch = undefined;
+    this.local = undefined;
+  }
+
+  /** Ends the workers (a failed or cancelled evaluation: one may be mid-shard); new ones start on next use. */
+  private stopWorkers(): void {
     for (const s of this.slots) s.port.terminate();
     this.slots = [];
   }
@@ -357,7 +367,7 @@ export class EnginePool {
         settled = true;
         run.signal?.removeEventListener('abort', abort);
         onStop?.();
-        this.terminate();
+        this.stopWorkers();
         reject(err);
       };
       const finish = () => {
