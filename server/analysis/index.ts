@@ -2,7 +2,7 @@
 // file at a time, with per-file caching keyed on the texts the result depended on. The language
 // server and the command line call exactly this.
 
-import type { AnalysisHost, AnalysisOptions, CancellationToken, Diagnostic, FileAnalysis } from './api';
+import type { AnalysisHost, AnalysisOptions, CancellationToken, Diagnostic, FileAnalysis, TextRange } from './api';
 import { AnalysisCancelled } from './api';
 import { parseSignature } from './annotations';
 import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
@@ -31,9 +31,10 @@ interface CacheEntry {
   /** Every other file whose text the result depended on (imports, transitively), with that text. */
   readonly deps: ReadonlyMap<string, string | undefined>;
   /**
-   * The interpreter's record of the last run on a text without syntax errors (this one, or an earlier
-   * one while the file has a syntax error), the text and the dependencies it was for: what the next
-   * analysis may replay from.
+   * The interpreter's record of the last run that can be replayed from (a run on a text without
+   * syntax errors, or an incremental run whose syntax errors all lie inside the edited body; else an
+   * earlier one), the text and the dependencies it was for. An incremental run moves the ranges of
+   * the record it replays in place, so a record that was tried is never kept for later.
    */
   readonly base?: { readonly text: string; readonly trace: RunTrace; readonly deps: ReadonlyMap<string, string | undefined> };
 }
@@ -143,13 +144,17 @@ export class AnalysisProject {
     const deps = new Map<string, string | undefined>();
     let result: FileAnalysis;
     let base: CacheEntry['base'];
+    const tried = { previous: false };
     try {
-      const out = this.run(fileName, text, deps, token, previous);
+      const out = this.run(fileName, text, deps, token, previous, tried);
       result = out.result;
-      // While the file has a syntax error, keep replaying from the last text without one.
-      base = out.trace ? { text, trace: out.trace, deps } : previous;
+      // While the file has a syntax error outside one body, keep replaying from the last good run.
+      base = out.trace ? { text, trace: out.trace, deps } : tried.previous ? undefined : previous;
     } catch (e) {
-      if (e instanceof AnalysisCancelled) throw e;
+      if (e instanceof AnalysisCancelled) {
+        if (tried.previous && cached) this.results.set(fileName, { ...cached, base: undefined });
+        throw e;
+      }
       // Outside any one function (the front end itself failed): one internal diagnostic for the file.
       const def = diagnosticDefinition(INTERNAL_ERROR);
       const message = formatTemplate(def.message, ['file', e instanceof Error ? e.message : String(e)]);
@@ -222,18 +227,21 @@ export class AnalysisProject {
 
   private run(
     fileName: string, text: string, deps: Map<string, string | undefined>, token: CancellationToken | undefined,
-    previous: { text: string; trace: RunTrace } | undefined,
+    previous: { text: string; trace: RunTrace } | undefined, tried: { previous: boolean },
   ): { result: FileAnalysis; trace: RunTrace | undefined } {
     const ir = this.irOf(fileName, text);
     const resolver = this.resolver(deps, new Set([fileName]));
     let interp: Interpreter | undefined;
     let out: InterpretResult | undefined;
-    const plan = previous && ir.syntaxErrors.length === 0 ? planIncremental(previous.text, text, previous.trace, unitFunctions(ir).map(unitInfo)) : undefined;
+    const plan = previous ? planIncremental(previous.text, text, previous.trace, unitFunctions(ir).map(unitInfo), ir.syntaxErrors) : undefined;
+    let incremental = false;
     if (plan) {
+      tried.previous = true;
       try {
         interp = new Interpreter(ir, text, resolver, token, false, plan);
         out = interp.run();
         this.lastRun = 'incremental';
+        incremental = true;
       } catch (e) {
         if (e instanceof AnalysisCancelled) throw e;
         // IncrementalMismatch (or anything unexpected): the full run below is always right.
@@ -267,8 +275,9 @@ export class AnalysisProject {
       shapes: out.shapes,
       lossCalls: out.lossCalls,
     };
-    // A file with a syntax error is re-analysed in full next time (error recovery may move things).
-    return { result, trace: ir.syntaxErrors.length === 0 ? out.trace : undefined };
+    // After a full run on a file with a syntax error, the next run is full too (error recovery may
+    // have moved things anywhere); an incremental run already proved its errors stay in one body.
+    return { result, trace: ir.syntaxErrors.length === 0 || incremental ? out.trace : undefined };
   }
 }
 
@@ -276,8 +285,13 @@ export class AnalysisProject {
  * Whether the change from `oldText` to `newText` lies strictly inside one unit's body (a top-level
  * function or class member, braces untouched) with every unit where it was, shifted past the edit.
  * Then the previous run's results of every other unit can be replayed with offsets shifted.
+ * `oldText` is the last text without syntax errors (its trace is the one kept); the new text may
+ * have some, as most keystrokes leave one for a moment, when they all lie inside the edited body:
+ * then error recovery changed nothing outside it (every other unit is where it was).
  */
-function planIncremental(oldText: string, newText: string, previous: RunTrace, units: readonly UnitInfo[]): IncrementalPlan | undefined {
+function planIncremental(
+  oldText: string, newText: string, previous: RunTrace, units: readonly UnitInfo[], syntaxErrors: readonly { readonly range: TextRange }[],
+): IncrementalPlan | undefined {
   let start = 0;
   const max = Math.min(oldText.length, newText.length);
   while (start < max && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++;
@@ -295,6 +309,8 @@ function planIncremental(oldText: string, newText: string, previous: RunTrace, u
     if (o.body && n.body && (n.body.start !== map(o.body.start) || n.body.end !== map(o.body.end))) return undefined;
   }
   const body = old[unit].body!;
+  const newBody = units[unit].body!;
+  if (syntaxErrors.some(e => e.range.start <= newBody.start || e.range.end >= newBody.end)) return undefined;
   return {
     previous,
     unit,

@@ -224,3 +224,32 @@ describe('incremental lowering reuses what the edit did not touch', () => {
     expect(moved).toBeGreaterThan(5);
   });
 });
+
+describe('typing through transient syntax errors', () => {
+  it('keystroke by keystroke inside a body: every text equals a full analysis, and the broken ones replay too', () => {
+    const original = generateProgram({ lines: 1500, seed: 4 });
+    const project = new AnalysisProject(NO_FILES);
+    project.updateFile('/p/t.ts', original);
+    project.analyze('/p/t.ts');
+    // `.view(-1, 4)` typed one character at a time after an expression inside a function body, then
+    // deleted again character by character: `.view(-` and the like do not parse.
+    const lines = original.split('\n');
+    const line = lines.findIndex((l, i) => i > lines.length / 2 && /^ {2}const \w+ = \w+;?$/.test(l) === false && /^ {2}const \w+ = .*\);$/.test(l));
+    expect(line).toBeGreaterThan(0);
+    const at = lines.slice(0, line).join('\n').length + 1 + lines[line]!.length - 1; // before the final `;`
+    const typed = '.view(-1, 4)';
+    const texts: string[] = [];
+    for (let k = 1; k <= typed.length; k++) texts.push(original.slice(0, at) + typed.slice(0, k) + original.slice(at));
+    for (let k = typed.length - 1; k >= 0; k--) texts.push(original.slice(0, at) + typed.slice(0, k) + original.slice(at));
+    let incremental = 0, broken = 0;
+    for (const t of texts) {
+      project.updateFile('/p/t.ts', t);
+      const r = project.analyze('/p/t.ts');
+      same(r, analyzeText('/p/t.ts', t));
+      if (project.lastRun === 'incremental') incremental++;
+      if (r.diagnostics.some(d => d.code === 'TL9003')) broken++;
+    }
+    expect(broken).toBeGreaterThan(4);
+    expect(incremental).toBe(texts.length);
+  });
+});
