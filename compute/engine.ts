@@ -504,8 +504,9 @@ interface Stager {
 function stager(t: Tensor, dtype: 'float32' | 'float64', mem: Uint8Array, dst: number): Stager {
   const d = t.data;
   const es = dtype === 'float64' ? 8 : 4;
-  if (t.dtype === dtype) {
-    // Same type: a byte copy (memmove), never an element-by-element conversion.
+  if (dtype === 'float64' ? d instanceof Float64Array : d instanceof Float32Array) {
+    // Same type: a byte copy (memmove), never an element-by-element conversion. (By the array, not
+    // the declared dtype: a Float64Array declared float32 is converted, as TypedArray.set does.)
     const src = new Uint8Array(d.buffer, d.byteOffset, d.byteLength);
     return { copy: (from, count, to) => mem.set(src.subarray(from * es, (from + count) * es), dst + to * es) };
   }

@@ -126,3 +126,15 @@ describe('staged copy-in memory', () => {
     expect(memBytes() - before).toBeLessThan(1 << 20);
   });
 });
+
+describe('staged copy-in conversions', () => {
+  it('converts by the array\'s element type, whatever the declared dtype', async () => {
+    const engine = await loadEngine({ file: 'ce-simd.wasm' });
+    const spec: CaseSpec = { ...base, shape: [2, 5, 9] };
+    const { input, target } = makeCase(spec, 8);
+    const asF64: Tensor = { dtype: 'float32', shape: input.shape, data: Float64Array.from(input.data as Float32Array) };
+    const a = engine.crossEntropy(input, target, { reduction: 'none' });
+    const b = engine.crossEntropy(asF64, target, { reduction: 'none' });
+    expect(bits(b.values)).toBe(bits(a.values));
+  });
+});
