@@ -14,7 +14,7 @@ import {
   type LanguageClientOptions,
   type ServerOptions,
 } from 'vscode-languageclient/node';
-import { CheckWorkspaceRequest, ServerStatusNotification, type CheckWorkspaceResult } from '../protocol/server';
+import { CheckWorkspaceRequest, LossCallAtRequest, ServerStatusNotification, type CheckWorkspaceResult, type EvaluateLossArgs } from '../protocol/server';
 import { Config, SECTION } from './config';
 import { StatusBar } from './statusBar';
 
@@ -38,6 +38,26 @@ export class Ctx implements vscode.Disposable {
   get languageClient(): LanguageClient | undefined {
     return this.client;
   }
+  /**
+   * The loss call at `position` in the server's current analysis of `uri` (see LossCallAtRequest);
+   * undefined when the server is not running or does not answer within `timeoutMs`.
+   */
+  async lossCallAt(uri: string, position: { line: number; character: number }, timeoutMs = 3000): Promise<EvaluateLossArgs | null | undefined> {
+    const client = this.client;
+    if (!client?.isRunning()) return undefined;
+    const source = new vscode.CancellationTokenSource();
+    const timer = setTimeout(() => source.cancel(), timeoutMs);
+    try {
+      return await client.sendRequest(LossCallAtRequest, { uri, position }, source.token);
+    } catch (err) {
+      this.log(`loss call lookup failed: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+      source.dispose();
+    }
+  }
+
 
   log(message: string): void {
     this.outputChannel.info(message);

@@ -4,13 +4,16 @@
 import * as vscode from 'vscode';
 import { ClientCommands } from '../protocol/server';
 import { Ctx } from './ctx';
-import { registerLossPanel } from './lossPanel/index';
+import type { PanelCall } from '../protocol/webview';
+import { registerLossPanel, type LossPanelRegistration } from './lossPanel/index';
 
 let ctx: Ctx | undefined;
 
 /** What `activate` returns: for extension-host tests (`vscode.extensions.getExtension(…).exports`). */
 export interface TensorLensApi {
   readonly ctx: Ctx;
+  /** The call the loss panel was last opened with (undefined before, or if the panel failed to register). */
+  readonly lossPanelCall: () => PanelCall | undefined;
 }
 
 export async function activate(context: vscode.ExtensionContext): Promise<TensorLensApi> {
@@ -24,14 +27,15 @@ export async function activate(context: vscode.ExtensionContext): Promise<Tensor
   );
   // `tensorLens.openLossPanel` belongs to the loss panel; the CodeLens sends it an `EvaluateLossArgs`.
   // A failure there must not cost the user the diagnostics: log it, say it once, start the server anyway.
+  let panel: LossPanelRegistration | undefined;
   try {
-    registerLossPanel(context, { log: message => c.log(message) });
+    panel = registerLossPanel(context, { log: message => c.log(message), currentCall: (uri, position) => c.lossCallAt(uri, position) });
   } catch (err) {
     c.log(`the loss panel could not be registered: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     void vscode.window.showErrorMessage(`Tensor Lens: the loss panel is unavailable (${err instanceof Error ? err.message : String(err)}). Shape checking still works.`);
   }
   await c.start();
-  return { ctx: c };
+  return { ctx: c, lossPanelCall: () => panel?.lastCall };
 }
 
 export async function deactivate(): Promise<void> {

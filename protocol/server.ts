@@ -5,7 +5,7 @@
 // constant, so a method string is written once.
 
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
-import type { Range, WorkDoneProgressParams } from 'vscode-languageserver-protocol';
+import type { Position, Range, WorkDoneProgressParams } from 'vscode-languageserver-protocol';
 import type { LossCall } from '../server/analysis/api';
 import type { PanelCall } from './webview';
 
@@ -35,6 +35,20 @@ export interface EvaluateLossArgs extends PanelCall {
   readonly call: LossCall;
   readonly range: Range;
 }
+
+export interface LossCallAtParams {
+  readonly uri: string;
+  /** Where the call started when its CodeLens was made (the lens may be older than the text). */
+  readonly position: Position;
+}
+
+/**
+ * Client → server: the loss call starting at (or else containing) `position` in the current text,
+ * once pending edits are analysed, as the CodeLens would carry it now; null when there is none. The
+ * loss panel asks before it shows a call from a CodeLens: VS Code may show a lens (and run its
+ * command) from before the last edit, say a quick fix that changed the target's shape.
+ */
+export const LossCallAtRequest = new RequestType<LossCallAtParams, EvaluateLossArgs | null, void>('tensorLens/lossCallAt');
 
 export interface CheckWorkspaceParams extends WorkDoneProgressParams {
   /** Folders (URIs) to check; all workspace folders when absent. */

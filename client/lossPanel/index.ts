@@ -15,6 +15,12 @@ export const LOSS_PANEL_VIEW_TYPE = 'tensorLens.lossPanel';
 export interface LossPanelDeps {
   /** Where host-side problems are logged (the extension's output channel). */
   readonly log?: (message: string) => void;
+  /**
+   * The loss call at a position as the language server sees the current text (null: none there;
+   * undefined: no answer). A CodeLens can be older than the text: after a quick fix VS Code may still
+   * show, and run, the lens made before it.
+   */
+  readonly currentCall?: (uri: string, position: { line: number; character: number }) => Promise<PanelCall | null | undefined>;
 }
 
 /**
@@ -23,7 +29,12 @@ export interface LossPanelDeps {
  */
 export type OpenLossPanelArg = PanelCall | vscode.Uri | undefined;
 
-export function registerLossPanel(context: vscode.ExtensionContext, deps: LossPanelDeps = {}): vscode.Disposable {
+/** The registration; `lastCall` is the call the panel was last opened with (extension-host tests read it). */
+export interface LossPanelRegistration extends vscode.Disposable {
+  readonly lastCall: PanelCall | undefined;
+}
+
+export function registerLossPanel(context: vscode.ExtensionContext, deps: LossPanelDeps = {}): LossPanelRegistration {
   const controller = new LossPanelController(context, deps);
   const disposables: vscode.Disposable[] = [
     controller,
@@ -34,7 +45,7 @@ export function registerLossPanel(context: vscode.ExtensionContext, deps: LossPa
   ];
   const all = vscode.Disposable.from(...disposables);
   context.subscriptions.push(all);
-  return all;
+  return { dispose: () => all.dispose(), get lastCall() { return controller.lastCall; } };
 }
 
 function isPanelCall(v: unknown): v is PanelCall {
@@ -51,6 +62,8 @@ class LossPanelController implements vscode.Disposable {
   private readonly note = new ResultNote();
   /** The start-up data the next `ready` receives (a reloaded page asks again). */
   private pendingCall: PanelCall | undefined;
+  /** The call the panel was last opened with (after asking the server for the current one). */
+  lastCall: PanelCall | undefined;
   private pendingFile: PreselectFile | undefined;
   /** Files the webview may read: the ones offered to it. A webview asks by URI and gets nothing else. */
   private readonly allowed = new Set<string>();
@@ -72,7 +85,8 @@ class LossPanelController implements vscode.Disposable {
       file = { file: describeFile(arg) };
       this.allowed.add(arg.toString());
     } else if (isPanelCall(arg)) {
-      call = arg;
+      call = await this.current(arg);
+      this.lastCall = call;
     } else if (arg !== undefined && arg !== null) {
       this.log(`ignoring an argument that is neither a loss call nor a file: ${safeJson(arg)}`);
     }
@@ -90,6 +104,21 @@ class LossPanelController implements vscode.Disposable {
       localResourceRoots: this.resourceRoots(),
     });
     this.adopt(panel);
+  }
+
+  /** The CodeLens's call as the server sees the text now, or the lens's own when it cannot say. */
+  private async current(lens: PanelCall): Promise<PanelCall> {
+    const range = (lens as { range?: { start?: { line?: unknown; character?: unknown } } }).range;
+    const start = range?.start;
+    if (!this.deps.currentCall || typeof start?.line !== 'number' || typeof start.character !== 'number') return lens;
+    try {
+      const now = await this.deps.currentCall(lens.uri, { line: start.line, character: start.character });
+      if (now && isPanelCall(now)) return now;
+      if (now === null) this.log(`no loss call at ${lens.uri}:${start.line + 1} in the current text; showing the CodeLens's`);
+    } catch (err) {
+      this.log(`could not refresh the loss call: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return lens;
   }
 
   private resourceRoots(): vscode.Uri[] {

@@ -317,6 +317,16 @@ function ignoreAction(doc: TextDocument, line: number, codeId: string, diagnosti
 
 export const EVALUATE_LOSS_TITLE = 'Evaluate loss…';
 
+/** The loss call starting at `position`, or else the innermost one containing it, as a CodeLens carries it. */
+export function lossCallAt(doc: TextDocument, analysis: FileAnalysis, position: Position): EvaluateLossArgs | null {
+  const offset = doc.offsetAt(position);
+  const call = analysis.lossCalls.find(c => c.range.start === offset)
+    ?? analysis.lossCalls
+      .filter(c => c.range.start <= offset && offset < c.range.end)
+      .sort((a, b) => (a.range.end - a.range.start) - (b.range.end - b.range.start))[0];
+  return call ? { uri: doc.uri, call, range: toRange(doc, call.range) } : null;
+}
+
 export function codeLenses(doc: TextDocument, analysis: FileAnalysis): CodeLens[] {
   return analysis.lossCalls.map(call => {
     const range = toRange(doc, call.range);

@@ -11,8 +11,8 @@ import {
   type InitializeResult,
   type WorkDoneProgressReporter,
 } from 'vscode-languageserver';
-import { CheckWorkspaceRequest, ServerCommands, type CheckWorkspaceResult } from '../../protocol/server';
-import { codeActions, codeLenses, hover, inlayHints } from './features';
+import { CheckWorkspaceRequest, LossCallAtRequest, ServerCommands, type CheckWorkspaceResult } from '../../protocol/server';
+import { codeActions, codeLenses, hover, inlayHints, lossCallAt } from './features';
 import { isAnalysed } from './files';
 import { Session } from './session';
 import { checkWorkspace } from './workspaceCheck';
@@ -92,6 +92,14 @@ export function startServer(connection: Connection): Session {
       const entry = await session.settledAnalysis(params.textDocument.uri, token);
       const doc = documents.get(params.textDocument.uri);
       return doc && entry && entry.version === doc.version ? codeLenses(doc, entry.analysis) : [];
+    }),
+  );
+
+  connection.onRequest(LossCallAtRequest, (params, token) =>
+    reporter.guardAsync('loss call', null, async () => {
+      const entry = await session.settledAnalysis(params.uri, token);
+      const doc = documents.get(params.uri);
+      return doc && entry && entry.version === doc.version ? lossCallAt(doc, entry.analysis, params.position) : null;
     }),
   );
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProgressType } from 'vscode-jsonrpc';
 import type { CodeAction, Diagnostic } from 'vscode-languageserver-protocol';
+import { LossCallAtRequest } from '../../protocol/server';
 import { ensureServerBuilt, fileUri, hoverText, inlayLabel, LspTestClient, ROOT } from './harness';
 
 const FIXTURES = join(__dirname, 'fixtures');
@@ -176,6 +177,20 @@ describe('a segmentation file with a [N, 1, H, W] mask', () => {
     const after = await client.diagnostics(uri);
     expect(byCode(after, 'TL2001')).toEqual([]);
     expect(after.filter(x => x.severity === 1)).toEqual([]);
+  });
+
+  it('answers the loss panel with the call as it is now, not as an older CodeLens carried it', async () => {
+    // After the quick fix above, VS Code may still show (and run) the lens made before it: the panel
+    // asks the server for the call at the lens's position.
+    const now = await client.connection.sendRequest(LossCallAtRequest, { uri, position: client.positionOf(uri, 'F.crossEntropy') });
+    expect(now?.call.function).toBe('cross_entropy');
+    expect(now?.call.target.shapeText).toBe('[N, H, W]');
+    expect(now?.call.target.text).toBe('masks.squeeze(1)');
+    expect(now?.range.start).toEqual(client.positionOf(uri, 'F.crossEntropy'));
+    // Inside the call (the lens's start may have moved a little): the same call.
+    const inside = await client.connection.sendRequest(LossCallAtRequest, { uri, position: client.positionOf(uri, 'masks.squeeze(1)') });
+    expect(inside?.call.target.shapeText).toBe('[N, H, W]');
+    expect(await client.connection.sendRequest(LossCallAtRequest, { uri, position: { line: 0, character: 0 } })).toBeNull();
   });
 
   it('re-breaks and fixes as the user types', async () => {

@@ -285,6 +285,8 @@ async function testExample(ws, example) {
       if (!sq) fail(`no squeeze(1) action; actions: ${JSON.stringify(actions.map((a) => a.title))}`);
       if (!sq.isPreferred) fail(`"${sq.title}" is not marked preferred`);
       // Applied, the file is clean and the CodeLens carries the fixed call (what the panel opens with).
+      const staleLenses = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri, 50)) || [];
+      const stale = staleLenses.find((x) => x.command && x.command.command === 'tensorLens.openLossPanel');
       try {
         if (!(await vscode.workspace.applyEdit(sq.edit))) fail(`applying "${sq.title}" failed`);
         const clean = await waitFor(() => ours(uri).length === 0, ANALYSIS_TIMEOUT);
@@ -297,7 +299,20 @@ async function testExample(ws, example) {
         if (!call || !/squeeze\(1\)/.test(call.target.text) || rankOf(call.target.shapeText) !== 3) {
           fail(`after the fix the lens carries target ${call ? `${call.target.text} ${call.target.shapeText}` : '(no lens)'}, not the squeezed [N, H, W] mask`);
         }
-        return `"${sq.title}" (preferred); after it the file is clean and the lens carries ${call.function}(${call.input.text} ${call.input.shapeText}, ${call.target.text} ${call.target.shapeText})`;
+        // A lens made before the fix (VS Code can still show and run one) opens the panel with the
+        // call as it is now: the panel asks the server.
+        let staleNote = 'no lens before the fix';
+        if (stale) {
+          await vscode.commands.executeCommand(stale.command.command, ...(stale.command.arguments || []));
+          const api = vscode.extensions.all.find((e) => e.packageJSON && e.packageJSON.name === 'tensor-lens').exports;
+          const shown = await waitFor(() => api && api.lossPanelCall && api.lossPanelCall(), 20_000);
+          await vscode.commands.executeCommand('workbench.action.closeActiveEditor');
+          if (!shown || !/squeeze\(1\)/.test(shown.call.target.text) || rankOf(shown.call.target.shapeText) !== 3) {
+            fail(`the lens from before the fix opened the panel with target ${shown ? `${shown.call.target.text} ${shown.call.target.shapeText}` : '(nothing)'}, not the squeezed mask`);
+          }
+          staleNote = `the lens from before the fix (target ${stale.command.arguments[0].call.target.shapeText}) opened the panel with ${shown.call.target.text} ${shown.call.target.shapeText}`;
+        }
+        return `"${sq.title}" (preferred); after it the file is clean and the lens carries ${call.function}(${call.input.text} ${call.input.shapeText}, ${call.target.text} ${call.target.shapeText}); ${staleNote}`;
       } finally {
         await restore(doc, original, keysNow);
       }
