@@ -99,6 +99,8 @@ interface Job {
 interface Slot {
   port: WorkerPort;
   ready: Promise<void>;
+  /** Set once `ready` resolved: a request can be posted synchronously. */
+  isReady?: boolean;
   onReply?: (reply: WorkerReply) => void;
   onError?: (err: Error) => void;
   kind?: string;
@@ -111,6 +113,9 @@ interface Slot {
  */
 const PIECES = 4;
 const SHARED_PIECES = 8;
+const SHARD_MIN_ELEMENTS = 1 << 18;
+/** How long the calling thread computes between turns of the event loop. */
+const YIELD_MS = 1;
 
 const hasSharedMemory = typeof SharedArrayBuffer === 'function';
 
@@ -277,7 +282,11 @@ export class EnginePool {
     const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
     const caller = this.callerComputes ? (this.local ??= createEngineSync(this.options.module!)) : undefined;
     const workers = caller ? threads - 1 : threads;
-    const shards = this.shard(plan, B, small ? 1 : Math.min(MAX_BOARD_SHARDS, threads * SHARED_PIECES));
+    // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the
+    // caller), at least two per thread (the board balances on them), at most SHARED_PIECES per thread.
+    const elements = plan.N * plan.C * plan.S;
+    const want = Math.min(threads * SHARED_PIECES, Math.max(threads * 2, Math.ceil(elements / SHARD_MIN_ELEMENTS)));
+    const shards = this.shard(plan, B, small ? 1 : Math.min(MAX_BOARD_SHARDS, want));
     const results: (BlockResults | undefined)[] = new Array(shards.length);
     // one shard (a small input) on a computing caller: no worker, no message
     const active = caller && shards.length <= 1 ? 0 : Math.min(workers, shards.length);
@@ -310,19 +319,22 @@ export class EnginePool {
           oneDone();
         };
         slot.onError = fail;
-        slot.ready.then(() => {
+        const post = () => {
           if (settled()) return;
           kind = slot.kind ?? kind;
           slot.port.post({
             type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
             board: board.buffer as SharedArrayBuffer,
           }, []);
-        }, fail);
+        };
+        // a warm worker gets its request before the calling thread starts computing
+        if (slot.isReady) post();
+        else slot.ready.then(post, fail);
       });
       // The calling thread: copy ahead for the workers, else take a shard from the back.
       const lookahead = caller ? 2 * active : shards.length;
       void (async () => {
-        let mine = 0;
+        let lastYield = now();
         for (;;) {
           if (settled()) return;
           const s = Atomics.load(board, BOARD.FRONT_BACK);
@@ -338,14 +350,18 @@ export class EnginePool {
           if (!caller || front >= back) break;
           if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
           const i = back - 1;
-          // between shards: let replies, progress and an abort through
-          if (active > 0 || mine > 0) await yieldToEvents();
-          if (settled()) return;
+          // Between shards, every millisecond or so: let replies, progress and an abort through (and
+          // a starting worker's ready message). Not after every shard: a turn of the event loop
+          // costs more than a small shard.
+          if (now() - lastYield >= YIELD_MS) {
+            await yieldToEvents();
+            lastYield = now();
+            if (settled()) return;
+          }
           const before = doneBy[active]!;
           results[i] = computeShards(caller, {
             shards: [viewShard(shards[i]!, input, target)], weight, blockItems: B, wantValues,
           }, report ? d => { doneBy[active] = before + d; report(); } : undefined)[0];
-          mine++;
         }
         oneDone();
       })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
@@ -447,7 +463,7 @@ export class EnginePool {
       const slot: Slot = { port, ready: Promise.resolve() };
       slot.ready = new Promise<void>((resolve, reject) => {
         port.listen(reply => {
-          if (reply.type === 'ready') { slot.kind = reply.kind; resolve(); return; }
+          if (reply.type === 'ready') { slot.kind = reply.kind; slot.isReady = true; resolve(); return; }
           if (reply.type === 'error' && reply.id === undefined) { reject(new Error(`engine worker failed to start: ${reply.message}`)); return; }
           slot.onReply?.(reply);
         }, err => {
