@@ -18,6 +18,11 @@ export class StatusBar implements vscode.Disposable {
     this.item.show();
   }
 
+  /** What the item shows now (extension-host tests read it). */
+  get text(): string {
+    return this.item.text;
+  }
+
   setClientState(state: ClientState): void {
     if (this.analysingTimer !== undefined) clearTimeout(this.analysingTimer);
     this.analysingTimer = undefined;

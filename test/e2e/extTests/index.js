@@ -153,11 +153,52 @@ exports.run = async function run() {
   });
   if (ready && haveList) {
     for (const example of expected) await testExample(ws, example);
+    await testStatusAndRestart(ws, ext.exports, expected);
   }
   const failed = results.filter((r) => !r.ok);
   console.log(`[tests] ${results.length - failed.length} passed, ${failed.length} failed`);
   if (failed.length) throw new Error(`${failed.length} extension-host check(s) failed: ${failed.map((f) => f.id).join(', ')}`);
 };
+
+/**
+ * The status bar counts the problems of the open files; `Tensor Lens: Restart Server` stops and
+ * starts the server, the status bar says so, and the new server analyses the open file again.
+ */
+async function testStatusAndRestart(ws, api, expected) {
+  const broken = expected.find((e) => e.diagnostics.some((d) => d.code.startsWith('TL2')));
+  if (!broken) return;
+  const uri = vscode.Uri.joinPath(ws.uri, broken.file);
+  const doc = await vscode.workspace.openTextDocument(uri);
+  await vscode.window.showTextDocument(doc, { preview: false });
+  const problemsText = () => api && api.ctx && api.ctx.statusBar ? api.ctx.statusBar.text : '';
+  await check('status-bar', `the status bar counts the problems with ${broken.file} open`, async () => {
+    const text = await waitFor(() => (/Tensor Lens: \d+ problems?/.test(problemsText()) ? problemsText() : null), ANALYSIS_TIMEOUT);
+    if (!text) fail(`status bar shows ${JSON.stringify(problemsText())}`);
+    return text;
+  });
+  await check('restart', 'Tensor Lens: Restart Server restarts the server, which analyses the open file again', async () => {
+    const seen = [];
+    const poll = setInterval(() => { const t = problemsText(); if (seen[seen.length - 1] !== t) seen.push(t); }, 20);
+    try {
+      await vscode.commands.executeCommand('tensorLens.restartServer');
+      const back = await waitFor(() => (/Tensor Lens: \d+ problems?/.test(problemsText()) ? problemsText() : null), ANALYSIS_TIMEOUT);
+      if (!back) fail(`after the restart the status bar shows ${JSON.stringify(problemsText())}; it went through ${JSON.stringify(seen)}`);
+      if (!seen.some((t) => /starting|analysing/.test(t))) fail(`the status bar never showed the restart: ${JSON.stringify(seen)}`);
+      // The new server answers requests: a hover-independent probe is the CodeLens of the open file.
+      const lenses = await waitFor(async () => {
+        const ls = (await vscode.commands.executeCommand('vscode.executeCodeLensProvider', uri, 50)) || [];
+        return ls.length ? ls : null;
+      }, ANALYSIS_TIMEOUT);
+      if (!lenses) fail('no CodeLens from the restarted server');
+      const diags = ours(uri);
+      if (!diags.length) fail('no diagnostics for the open file after the restart');
+      return `status went ${seen.map((t) => JSON.stringify(t)).join(' → ')}; ${diags.length} diagnostic(s) and ${lenses.length} lens(es) from the new server`;
+    } finally {
+      clearInterval(poll);
+    }
+  });
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+}
 
 async function testExample(ws, example) {
   const uri = vscode.Uri.joinPath(ws.uri, example.file);
