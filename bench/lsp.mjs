@@ -1,6 +1,6 @@
 // Language server latency over a real stdio connection: open a 4,000-line annotated training file,
 // then 10 edits (each flips a loss call between broken and fixed), measuring edit → published
-// diagnostics, and hover latency on a settled file. Usage: node bench/lsp.mjs [--lines 4000] [--json]
+// diagnostics, then 13 keystrokes that mostly leave a syntax error, and hover latency on a settled file. Usage: node bench/lsp.mjs [--lines 4000] [--json]
 // (build first: node scripts/build.mjs). `runLspBench()` is exported for bench/run.mjs.
 
 import { spawn } from 'node:child_process';
@@ -147,6 +147,33 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
       await new Promise(r => setTimeout(r, 250));
     }
 
+    // Keystrokes: `.view(-1, 21)` typed one character at a time after `probs.sum(1)` in a block in
+    // the middle of the file, a pause after each; most of the texts do not parse (`.view(-`), which
+    // is what a file looks like while someone types.
+    const typed = '.view(-1, 21)';
+    const keyMs = [];
+    const keyCpuMs = [];
+    {
+      const b = Math.floor(blocks / 2);
+      const lineNo = lineTexts.findIndex(l => l === `  const loss${b} = F.crossEntropy(logits, target);`) - 2;
+      let col = lineTexts[lineNo].indexOf('probs.sum(1)') + 'probs.sum(1)'.length;
+      for (const ch of typed) {
+        lineTexts[lineNo] = lineTexts[lineNo].slice(0, col) + ch + lineTexts[lineNo].slice(col);
+        version++;
+        const done = published(version);
+        const cpu0 = cpuMsOf(proc.pid);
+        const sent = performance.now();
+        await conn.sendNotification('textDocument/didChange', {
+          textDocument: { uri, version },
+          contentChanges: [{ range: { start: { line: lineNo, character: col }, end: { line: lineNo, character: col } }, text: ch }],
+        });
+        keyMs.push((await done) - sent);
+        keyCpuMs.push(cpuMsOf(proc.pid) - cpu0);
+        col++;
+        await new Promise(r => setTimeout(r, 250));
+      }
+    }
+
     // Hover on `logits` declarations across the file, the file settled.
     const hoverMs = [];
     let hoverSample = '';
@@ -166,6 +193,8 @@ export async function runLspBench({ lines = 4000, edits = 10, hovers = 20, quiet
       edit: { median: median(editMs), max: Math.max(...editMs), samples: editMs },
       /** Server CPU per edit (ms): the cost of an edit independent of the machine's load. */
       editCpu: { median: median(editCpuMs), max: Math.max(...editCpuMs), samples: editCpuMs },
+      /** Keystrokes, most of them leaving a syntax error: keystroke → published diagnostics. */
+      keystroke: { median: median(keyMs), max: Math.max(...keyMs), samples: keyMs, cpuMedian: median(keyCpuMs) },
       /** TL2001 count after each edit: 1, 2, … 5, 4, … 0 when every edit was really re-analysed. */
       editDiagnostics,
       loadAverage: os.loadavg()[0],
@@ -193,6 +222,7 @@ function printTable(r) {
   console.log(`| open → diagnostics | ${f(r.openMs)} | ${f(r.openMs)} | — |`);
   console.log(`| edit → diagnostics (${r.edit.samples.length} edits) | ${f(r.edit.median)} | ${f(r.edit.max)} | ≤ 50 ms / ≤ 200 ms |`);
   console.log(`| server CPU per edit | ${f(r.editCpu.median)} | ${f(r.editCpu.max)} | — |`);
+  console.log(`| keystroke → diagnostics (${r.keystroke.samples.length} keys, most leave a syntax error) | ${f(r.keystroke.median)} | ${f(r.keystroke.max)} | — |`);
   console.log(`| hover (${r.hover.samples.length}, settled) | ${f(r.hover.median)} | ${f(r.hover.max)} | — |`);
   console.log(`TL2001 after each edit: ${r.editDiagnostics.join(' ')} (load average ${r.loadAverage.toFixed(1)} on ${os.cpus().length} cores)`);
   if (r.hoverSample) console.log(`hover sample: ${r.hoverSample}`);
