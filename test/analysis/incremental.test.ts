@@ -23,9 +23,16 @@ function examples(dir = join(root, 'examples')): string[] {
   return out;
 }
 
+/**
+ * `INCREMENTAL_STEPS=10 INCREMENTAL_SEED=7 npx vitest run test/analysis/incremental.test.ts`: ten
+ * times the edits, other seeds (a soak run; the defaults keep `npm test` fast and deterministic).
+ */
+const STEPS = Math.max(1, Number(process.env.INCREMENTAL_STEPS ?? 1) || 1);
+const SEED = Number(process.env.INCREMENTAL_SEED ?? 0) || 0;
+
 /** mulberry32: the same edits on every run. */
 function rng(seed: number): (n: number) => number {
-  let a = seed >>> 0;
+  let a = (seed + SEED * 0x9e3779b9) >>> 0;
   return n => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -74,6 +81,7 @@ function same(actual: FileAnalysis, expected: FileAnalysis): void {
 
 /** Applies `steps` edits one after another; each result must equal a fresh analysis. Returns how many were incremental. */
 function chain(fileName: string, text: string, steps: number, seed: number, inBody: boolean, gentle = false): number {
+  steps *= STEPS;
   const r = rng(seed);
   const project = new AnalysisProject(NO_FILES);
   project.updateFile(fileName, text);
