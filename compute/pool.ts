@@ -42,7 +42,12 @@ export interface PoolOptions {
   /** The engine build for every worker: a compiled module (shared, no recompiling) or bytes. */
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
-  /** Inputs with fewer logits than this go to one thread in one shard (default 2^18). */
+  /**
+   * Inputs with fewer logits than this go to one thread in one shard. Default: 2^20 with a
+   * computing caller (that input then never leaves the calling thread: on 2 cores a pool call cost
+   * ~0.2-0.3 ms more than one thread, and [65536, 10], 0.6 ms on one thread, ran slower split),
+   * else 2^18.
+   */
   readonly minParallelElements?: number;
   /**
    * The workers can read SharedArrayBuffer views: shards are posted as views of shared memory, one
@@ -229,7 +234,8 @@ export class EnginePool {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
-    const shards = this.shard(plan, B, this.options.size * PIECES);
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
+    const shards = this.shard(plan, B, small ? 1 : this.options.size * PIECES);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
     let next = 0;
     let done = 0;
@@ -279,7 +285,7 @@ export class EnginePool {
     if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
     const threads = this.options.size;
-    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? 1 << 20 : 1 << 18));
     const caller = this.callerComputes ? (this.local ??= createEngineSync(this.options.module!)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the
