@@ -6,6 +6,7 @@
 // indices to the mean loss: its tensor creation, copies into its heap and (TF.js) one-hot labels and
 // transposes count, because a user pays for them too.
 
+import { readFileSync, readdirSync } from 'node:fs';
 import { fmt, optionalRequire, table } from './machine';
 import { makeData, median, plainJsMean, referenceMean, type CeData } from './data';
 import { ONNX_INT32, softmaxCrossEntropyModel } from './onnxModel';
@@ -86,10 +87,16 @@ export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]
         failed.set(c, err instanceof Error ? err.message : String(err));
       }
     }
+    // The warm-ups leave V8 tiering up the peers' large wasm modules in background threads for
+    // seconds (measured: 1.5 s of CPU after onnxruntime-web's first calls), which on 2 cores lands
+    // in whichever contestant runs next: wait for it here, and for any leftover (onnxruntime's
+    // spinning pool threads, ~70 ms) before each sample.
+    await settle(15_000);
     const spent = new Map<Contestant, number>(contestants.map(c => [c, 0]));
     for (let r = 0; r < reps; r++) {
       for (const c of contestants) {
         if (failed.has(c) || (r >= 3 && spent.get(c)! > budgetMs)) continue;
+        await settle(2_000);
         const dt = await measure(c);
         times.get(c)!.push(dt);
         spent.set(c, spent.get(c)! + dt * inner.get(c)!);
@@ -126,6 +133,42 @@ export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]
   log('');
   log(summarizeTargets(rows, opts.cores));
   return rows;
+}
+
+/** CPU milliseconds used so far by this process's threads other than the main one (Linux), or undefined. */
+function otherThreadsCpuMs(): number | undefined {
+  try {
+    let ticks = 0;
+    for (const tid of readdirSync('/proc/self/task')) {
+      if (Number(tid) === process.pid) continue;
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    }
+    return ticks * 10; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Returns once the process's other threads have used under 10 ms of CPU in a 100 ms window (or
+ * after `maxMs`). Where /proc is missing, a fixed 100 ms pause.
+ */
+export async function settle(maxMs: number): Promise<void> {
+  const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+  const start = performance.now();
+  let before = otherThreadsCpuMs();
+  if (before === undefined) {
+    await sleep(100);
+    return;
+  }
+  while (performance.now() - start < maxMs) {
+    await sleep(100);
+    const now = otherThreadsCpuMs()!;
+    if (now - before < 10) return;
+    before = now;
+  }
 }
 
 /** The issue's targets, each checked on every shape of this run. */
