@@ -17,6 +17,8 @@ export interface Analyzer {
   analyze(fileName: string, token: CancellationToken): FileAnalysis;
   /** Files known to import `fileName`, directly or through other files, whose results may change with it. */
   importersOf(fileName: string): readonly string[];
+  /** Idle-time work that makes the next edit of an analysed file fast; results do not depend on it. */
+  prepareEdits(fileName: string): void;
 }
 
 /**
@@ -41,6 +43,7 @@ export function createAnalyzer(files: FileView, options: AnalysisOptions, faultM
       return project.analyze(fileName, token);
     },
     importersOf: fileName => project.importersOf(fileName),
+    prepareEdits: fileName => project.prepareEdits(fileName),
   };
 }
 

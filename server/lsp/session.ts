@@ -367,7 +367,12 @@ export class Session {
     const doc = this.documents.get(uri);
     if (!doc) return;
     const entry = this.analysisFor(doc);
-    if (entry) this.publish(doc.uri, doc.version, entry.lsp);
+    if (!entry) return;
+    this.publish(doc.uri, doc.version, entry.lsp);
+    // Right after publishing, before the next edit is likely: what makes that edit fast (a no-op
+    // once done for this text).
+    const fileName = uriToFileName(uri);
+    setImmediate(() => this.reporter.guard('prepare edits', undefined, () => this.analyzer.prepareEdits(fileName)));
   }
 
   /**

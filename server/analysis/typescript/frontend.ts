@@ -105,6 +105,12 @@ interface Reuse {
  * missing); worth doing in idle time after a file opens: the first edits are otherwise the slowest.
  */
 export function prepareForEdits(parsed: ParsedSource): void {
+  // TypeScript works out per node, lazily, whether its subtree holds a parse error, and its
+  // incremental parser asks for each node it considers reusing: the first edit after opening a file
+  // paid for a walk of the whole tree. The function is internal (hence the guard); the flags it
+  // caches are the ones the parser would compute, so the trees stay the same.
+  const aggregate = (T as unknown as { containsParseError?: (n: ts.Node) => boolean }).containsParseError;
+  if (typeof aggregate === 'function') aggregate(parsed.sourceFile);
   for (const r of parsed.statements) r.moves ??= irRanges([r.stmts, r.errors, r.imports]);
 }
 
