@@ -243,14 +243,16 @@ function planNll(kind: 'index' | 'nll', input: Tensor, target: Tensor, weight: T
   };
 }
 
-/** E19: log_softmax on an integer tensor (the message is the dispatch stub's, verified for 1-D/2-D). */
+/**
+ * E19: log_softmax on an integer tensor. The message names the CPU kernel's dispatch: over the last
+ * dim (1-D and 2-D inputs, class dim last) `log_softmax_lastdim_kernel_impl`, over any other dim
+ * (the class dim 1 of an (N, C, d1, …) input) `log_softmax_kernel_impl` (measured upstream:
+ * `_log_softmax(int64 (2,3), dim 0)`), as the analysis reports it (TL2017).
+ */
 function checkLogSoftmaxInput(input: Tensor): void {
   if (isFloating(input.dtype)) return;
-  if (input.shape.length <= 2) {
-    throw new TorchError('NotImplementedError', `"log_softmax_lastdim_kernel_impl" not implemented for '${torchTypeName(input.dtype)}'`);
-  }
-  // FIXME: the K-dim kernel's dispatch name was not run-verified; say what is wrong in our words.
-  throw new EngineInputError(`cross_entropy needs floating-point logits, got ${input.dtype}`);
+  const kernel = input.shape.length <= 2 ? 'log_softmax_lastdim_kernel_impl' : 'log_softmax_kernel_impl';
+  throw new TorchError('NotImplementedError', `"${kernel}" not implemented for '${torchTypeName(input.dtype)}'`);
 }
 
 /** E20 (`c10::maybe_wrap_dim`), for a 0-d tensor asked for its class dim. */

@@ -143,6 +143,9 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
       .toBe('RuntimeError: expected scalar type Float but found Double');
     expect(message(() => engine.crossEntropy({ dtype: 'int64', shape: [3, 4], data: new BigInt64Array(12) }, T)))
       .toBe('NotImplementedError: "log_softmax_lastdim_kernel_impl" not implemented for \'Long\'');
+    // (N, C, d1): the class dim is not the last, so the other kernel's name (as TL2017 says it)
+    expect(message(() => engine.crossEntropy({ dtype: 'int32', shape: [2, 4, 3], data: new Int32Array(24) }, i64([2, 3], [0, 1, 2, 3, 0, 1]))))
+      .toBe('NotImplementedError: "log_softmax_kernel_impl" not implemented for \'Int\'');
     expect(message(() => engine.crossEntropy(X, i64([], [1]))))
       .toBe('ValueError: Expected input batch_size (3) to match target batch_size (0).');
     expect(message(() => engine.nllLoss(f32([], [1]), i64([], [0])))).toBe('ValueError: Expected 1 or more dimensions (got 0)');
