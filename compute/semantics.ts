@@ -165,7 +165,11 @@ export function planTorch(fn: 'cross_entropy' | 'nll_loss', input: Tensor, targe
       }
       checkLogSoftmaxInput(input);
       if (eps > 1) throw smoothingRange(rawEps);
-      const dtype = checkComputable(input);
+      // float32 logits with float64 probabilities: PyTorch's `input * target` promotes, and the loss
+      // is float64 (ce-semantics §1.3). Computed in float64 here throughout (PyTorch's log_softmax
+      // stays float32: within ~1e-7 relative of it, where float32 throughout was both further off
+      // and of the wrong dtype).
+      const dtype = checkComputable(input) === 'float32' && target.dtype === 'float64' ? 'float64' : checkComputable(input);
       const { N, S, layout } = layoutOf(ishape);
       return {
         kind: 'prob', mode: 'torch', dtype, layout, N, C, S, items: N * S,
