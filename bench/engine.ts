@@ -7,6 +7,8 @@
 // transposes count, because a user pays for them too.
 
 import { readFileSync, readdirSync } from 'node:fs';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { fmt, optionalRequire, table } from './machine';
 import { makeData, median, plainJsMean, referenceMean, type CeData } from './data';
 import { ONNX_INT32, softmaxCrossEntropyModel } from './onnxModel';
@@ -90,7 +92,7 @@ export async function engineBench(opts: EngineBenchOptions): Promise<EngineRow[]
     // The warm-ups leave V8 tiering up the peers' large wasm modules in background threads for
     // seconds (measured: 1.5 s of CPU after onnxruntime-web's first calls), which on 2 cores lands
     // in whichever contestant runs next: wait for it here, and for any leftover (onnxruntime's
-    // spinning pool threads, ~70 ms) before each sample.
+    // spinning pool threads, ~70 ms) and for the garbage collector before each sample.
     await settle(15_000);
     const spent = new Map<Contestant, number>(contestants.map(c => [c, 0]));
     for (let r = 0; r < reps; r++) {
@@ -151,12 +153,25 @@ function otherThreadsCpuMs(): number | undefined {
   }
 }
 
+/** V8's `gc()` (full collection), exposed at run time; undefined if the flag cannot be set. */
+const fullGc: (() => void) | undefined = (() => {
+  try {
+    setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return undefined;
+  }
+})();
+
 /**
- * Returns once the process's other threads have used under 10 ms of CPU in a 100 ms window (or
+ * Collects the garbage the previous contestant left (TF.js and the copies into peers' heaps free
+ * hundreds of MB per call; the collection otherwise lands in whichever call allocates next), then
+ * returns once the process's other threads have used under 10 ms of CPU in a 100 ms window (or
  * after `maxMs`). Where /proc is missing, a fixed 100 ms pause.
  */
 export async function settle(maxMs: number): Promise<void> {
   const sleep = (ms: number) => new Promise(resolve => setTimeout(resolve, ms));
+  fullGc?.();
   const start = performance.now();
   let before = otherThreadsCpuMs();
   if (before === undefined) {
