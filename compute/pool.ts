@@ -307,6 +307,13 @@ export class EnginePool {
     const progress = run.onProgress;
     const report = progress ? () => progress(Math.min(plan.items, doneBy.reduce((a, b) => a + b, 0)), plan.items) : undefined;
     let kind: string = caller?.kind ?? 'wasm-simd';
+    // A worker's 'ready' may be waiting in the event loop (the caller was busy, say reading files):
+    // let it in, so that the worker gets its request now rather than at the caller's first turn.
+    const slots = this.ensureSlots(active);
+    if (slots.some(slot => !slot.isReady)) {
+      await yieldToEvents();
+      if (run.signal?.aborted) throw new CancelledError();
+    }
     const stop = () => {
       Atomics.store(board, BOARD.STOP, 1);
       Atomics.notify(board, BOARD.COPIED);
@@ -314,7 +321,7 @@ export class EnginePool {
     await this.settle(run, (finish, fail, settled) => {
       let pending = active + 1;
       const oneDone = () => { if (--pending === 0) finish(); };
-      this.ensureSlots(active).forEach((slot, w) => {
+      slots.forEach((slot, w) => {
         slot.onReply = reply => {
           if (reply.type === 'error') { fail(new Error(`engine worker: ${reply.name}: ${reply.message}`)); return; }
           if (reply.type === 'progress') { doneBy[w] = reply.done; report?.(); return; }
