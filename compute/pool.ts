@@ -43,10 +43,11 @@ export interface PoolOptions {
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
   /**
-   * Inputs with fewer logits than this go to one thread in one shard. Default: 2^20 with a
-   * computing caller (that input then never leaves the calling thread: on 2 cores a pool call cost
-   * ~0.2-0.3 ms more than one thread, and [65536, 10], 0.6 ms on one thread, ran slower split),
-   * else 2^18.
+   * Inputs with fewer logits than this go to one thread in one shard. Default: 2^22 with a
+   * computing caller (that input then never leaves the calling thread), else 2^18. Measured on 2
+   * cores, interleaved: split in two, [65536, 10] (0.6 ms on one thread) and [4096, 1000] (2.8 ms)
+   * ran 15-25% slower than on the calling thread alone, shared input or not; [512, 32000] (16M
+   * logits) and [8, 21, 512, 512] ran 1.2-1.5x faster.
    */
   readonly minParallelElements?: number;
   /**
@@ -285,7 +286,7 @@ export class EnginePool {
     if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
     const threads = this.options.size;
-    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? 1 << 20 : 1 << 18));
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? 1 << 22 : 1 << 18));
     const caller = this.callerComputes ? (this.local ??= createEngineSync(this.options.module!)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the

@@ -39,7 +39,8 @@ function bigEndianNpy(shape: number[], data: Float32Array): Uint8Array {
 
 describe('tensor-lens loss: tensor files straight into engine or shared memory', () => {
   let engine: Engine;
-  const shape = [6, 10, 70, 80];
+  // above the pool's 2^22-logit threshold, so that --threads N really splits the work
+  const shape = [4, 21, 256, 200];
   const xFile = join(tmp, 'x.npy');
   const tFile = join(tmp, 't.npy');
   let x: Tensor;
@@ -50,7 +51,7 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
     engine = await loadEngine();
     const n = numel(shape);
     x = { dtype: 'float32', shape, data: Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 5) };
-    t = { dtype: 'int64', shape: [6, 70, 80], data: BigInt64Array.from({ length: n / 10 }, (_, i) => BigInt(i % 13 === 0 ? -100 : (i * 7) % 10)) };
+    t = { dtype: 'int64', shape: [4, 256, 200], data: BigInt64Array.from({ length: n / 21 }, (_, i) => BigInt(i % 13 === 0 ? -100 : (i * 7) % 21)) };
     writeFileSync(xFile, writeNpy(x));
     writeFileSync(tFile, writeNpy(t));
   });
@@ -149,7 +150,7 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
 
   it('PyTorch errors are unchanged on the direct path', async () => {
     const bad = join(tmp, 'bad-t.npy');
-    writeFileSync(bad, writeNpy({ dtype: 'int64', shape: [6, 1, 70, 80], data: new BigInt64Array(6 * 70 * 80) }));
+    writeFileSync(bad, writeNpy({ dtype: 'int64', shape: [4, 1, 256, 200], data: new BigInt64Array(4 * 256 * 200) }));
     for (const extra of [[], ['--threads', '2']]) {
       const r = await run(['--input', xFile, '--target', bad, ...extra]);
       expect(r.code).toBe(1);
