@@ -2,6 +2,7 @@
 // cross_entropy / nll_loss and TF.js's softmaxCrossEntropy on typed-array tensors, with PyTorch's
 // exact errors. Runtime-neutral (no Node, no DOM): hosts hand over the wasm bytes or module.
 
+import { DTYPE_SIZE, viewElements } from './dtypes';
 import { blockItems, blocksOf, blockCount, finishTfjs, torchResult, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import {
@@ -183,10 +184,6 @@ const PAGE = 65536;
  */
 const T4_MAX_C = 256;
 const align = (n: number) => Math.ceil(n / 64) * 64;
-const sizeOf: Readonly<Record<TensorDtype, number>> = {
-  float16: 2, float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
-  uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
-};
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** Bytes the SIMD kernels may read past a logits buffer: 3 rows (t4 groups) + one vector. */
 const slackFor = (shape: readonly number[]) => 3 * 4 * (shape.length >= 2 ? shape[1]! : shape[0] ?? 0) + 64;
@@ -247,7 +244,7 @@ class WasmEngine implements Engine {
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
     const n = numel(shape);
     const top = this.allocs.length ? this.allocs[this.allocs.length - 1]!.ptr + this.allocs[this.allocs.length - 1]!.bytes : this.base;
-    const a: Allocation = { ptr: align(top), bytes: align(n * sizeOf[dtype] + slackFor(shape)), freed: false };
+    const a: Allocation = { ptr: align(top), bytes: align(n * DTYPE_SIZE[dtype] + slackFor(shape)), freed: false };
     this.ensure(a.ptr + a.bytes);
     this.allocs.push(a);
     const self = this;
@@ -293,20 +290,9 @@ class WasmEngine implements Engine {
   }
 
   private view(dtype: TensorDtype, ptr: number, n: number): TypedArray {
-    const buf = this.k.memory.buffer;
-    switch (dtype) {
-      case 'float32': return new Float32Array(buf, ptr, n);
-      case 'float64': return new Float64Array(buf, ptr, n);
-      case 'int64': return new BigInt64Array(buf, ptr, n);
-      case 'int32': return new Int32Array(buf, ptr, n);
-      case 'uint8': case 'bool': return new Uint8Array(buf, ptr, n);
-      case 'int8': return new Int8Array(buf, ptr, n);
-      case 'int16': return new Int16Array(buf, ptr, n);
-      case 'uint16': case 'float16': return new Uint16Array(buf, ptr, n);
-      case 'uint32': return new Uint32Array(buf, ptr, n);
-      case 'uint64': return new BigUint64Array(buf, ptr, n);
-    }
+    return viewElements(this.k.memory.buffer, ptr, dtype, n);
   }
+
 
   /** The pointer of a tensor already in engine memory (zero copy), if it is one of ours. */
   private ownPointer(t: Tensor, bytesNeeded: number): number | undefined {
@@ -366,7 +352,7 @@ class WasmEngine implements Engine {
     let p = this.userTop();
     let xp = xOwn ?? p;
     if (xOwn === undefined) p = align(p + (stageX ? stageBytes : xBytes + 3 * 4 * C + 64));
-    const tSize = isProb ? 0 : sizeOf[target.dtype];
+    const tSize = isProb ? 0 : DTYPE_SIZE[target.dtype];
     const tOwn = isProb || items === 0 ? undefined : this.ownPointer(target, items * tSize);
     const rawTp = p; p = align(p + (tOwn === undefined ? maxN * tSize : 0) + 16);
     const tp = p; p = align(p + (isProb ? 0 : maxN * 4) + 64);

@@ -15,6 +15,7 @@
 // An AbortSignal terminates the workers (new ones start on next use); so does a crashed worker.
 // Hosts: compute/node/pool.ts (worker_threads), compute/browser/pool.ts (Web Workers).
 
+import { DTYPE_SIZE, viewElements } from './dtypes';
 import { createEngineSync, type BlockResults, type Engine, type WasmBytes, type WasmModule } from './engine';
 import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
@@ -160,14 +161,14 @@ export class EnginePool {
   allocShared(shape: readonly number[], dtype: TensorDtype = 'float32'): Tensor {
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
     const n = shape.reduce((a, b) => a * b, 1);
-    const bytes = n * SIZE_OF[dtype];
+    const bytes = n * DTYPE_SIZE[dtype];
     let buffer: ArrayBufferLike;
     try {
       buffer = this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
     } catch {
       throw new EngineInputError(`cannot allocate ${Math.ceil(bytes / 2 ** 20)} MiB for a ${JSON.stringify(shape)} ${dtype} tensor`);
     }
-    return { dtype, shape: [...shape], data: viewOf(dtype, buffer, 0, n) };
+    return { dtype, shape: [...shape], data: viewElements(buffer, 0, dtype, n) };
   }
 
   crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}, run: RunOptions = {}): Promise<LossResult> {
@@ -450,7 +451,7 @@ export class EnginePool {
           for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, sab, where + c * len * es);
         }
         : () => copyBytes(t.data, from, n, sab, where);
-      return { tensor: { dtype: t.dtype, shape, data: viewOf(t.dtype, sab, where, n) } as Tensor, copy };
+      return { tensor: { dtype: t.dtype, shape, data: viewElements(sab, where, t.dtype, n) } as Tensor, copy };
     };
     const tensors = shards.map(s => {
       const entry: { input?: Tensor; target?: Tensor } = {};
@@ -651,26 +652,6 @@ const yieldToEvents = (): Promise<void> => new Promise(resolve => {
 const isShared = (a: TypedArray) => hasSharedMemory && a.buffer instanceof SharedArrayBuffer;
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;
-
-const SIZE_OF: Readonly<Record<TensorDtype, number>> = {
-  float16: 2, float32: 4, float64: 8, int8: 1, int16: 2, int32: 4, int64: 8,
-  uint8: 1, uint16: 2, uint32: 4, uint64: 8, bool: 1,
-};
-
-function viewOf(dtype: TensorDtype, buf: ArrayBufferLike, byteOffset: number, n: number): TypedArray {
-  switch (dtype) {
-    case 'float32': return new Float32Array(buf, byteOffset, n);
-    case 'float64': return new Float64Array(buf, byteOffset, n);
-    case 'int64': return new BigInt64Array(buf, byteOffset, n);
-    case 'int32': return new Int32Array(buf, byteOffset, n);
-    case 'uint8': case 'bool': return new Uint8Array(buf, byteOffset, n);
-    case 'int8': return new Int8Array(buf, byteOffset, n);
-    case 'int16': return new Int16Array(buf, byteOffset, n);
-    case 'uint16': case 'float16': return new Uint16Array(buf, byteOffset, n);
-    case 'uint32': return new Uint32Array(buf, byteOffset, n);
-    case 'uint64': return new BigUint64Array(buf, byteOffset, n);
-  }
-}
 
 /**
  * Copies elements [from, from + n) of `src` to byte `at` of `dst` as bytes: a byte view's set() is a

@@ -1,57 +1,29 @@
 // The engine and its browser pool in real headless Chromium: workers built from Blob URLs and handed
 // the compiled module, as a VS Code webview must do; results bit-identical to one engine, progress,
 // cancellation, build selection (Chromium ships relaxed SIMD).
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as esbuild from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadEngine } from '../../compute/node/loadEngine';
 import type { Tensor } from '../../compute/types';
-import { repoRoot } from './conformanceHelpers';
+import { haveChromium, openEnginePage } from './enginePage';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ORIGIN = 'http://engine.test';
 
-async function bundle(contents: string, format: 'iife' | 'esm'): Promise<string> {
-  const r = await esbuild.build({
-    stdin: { contents, resolveDir: repoRoot, loader: 'ts' }, bundle: true, write: false, format, platform: 'browser',
-    target: 'chrome120', logLevel: 'error',
-  });
-  return r.outputFiles[0]!.text;
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('engine pool in headless Chromium', () => {
+describe.skipIf(!haveChromium)('engine pool in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    const workerSrc = await bundle(`import './compute/browser/worker';`, 'iife');
-    const pageSrc = await bundle(`
-      import { createEngine, compileEngine, selectEngineFile } from './compute/engine';
-      import { createBrowserPool } from './compute/browser/pool';
-      (globalThis as any).engineApi = { createEngine, compileEngine, selectEngineFile, createBrowserPool };
-    `, 'iife');
-    const files: Record<string, [string, Buffer | string]> = {
-      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>engine</title>'],
-      '/page.js': ['text/javascript', pageSrc],
-      '/worker.js': ['text/javascript', workerSrc],
-    };
-    for (const f of ['ce-simd.wasm', 'ce-relaxed.wasm', 'ce-scalar.wasm']) {
-      files[`/${f}`] = ['application/wasm', readFileSync(join(repoRoot, 'dist', 'compute', f))];
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    page = await browser.newPage();
-    await page.route(`${ORIGIN}/**`, route => {
-      const f = files[new URL(route.request().url()).pathname];
-      if (!f) return route.fulfill({ status: 404, body: '' });
-      return route.fulfill({ status: 200, contentType: f[0], body: f[1] as Buffer });
-    });
-    await page.goto(`${ORIGIN}/`);
-    await page.addScriptTag({ url: `${ORIGIN}/page.js` });
+    ({ browser, page } = await openEnginePage({
+      origin: ORIGIN,
+      title: 'engine',
+      pageSource: `
+        import { createEngine, compileEngine, selectEngineFile } from './compute/engine';
+        import { createBrowserPool } from './compute/browser/pool';
+        (globalThis as any).engineApi = { createEngine, compileEngine, selectEngineFile, createBrowserPool };
+      `,
+      wasm: ['ce-simd.wasm', 'ce-relaxed.wasm', 'ce-scalar.wasm'],
+    }));
   }, 120_000);
 
   afterAll(async () => {

@@ -2,55 +2,30 @@
 // so the pool shares the input with its Blob-URL workers instead of transferring copies, and the
 // workers claim shards on the atomic board. Same bits as one engine, progress, cancellation. (A VS
 // Code webview is not isolated: browserPool.test.ts covers the transfer path it takes.)
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import * as esbuild from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repoRoot } from './conformanceHelpers';
+import { haveChromium, openEnginePage } from './enginePage';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 // localhost is a secure context, which cross-origin isolation needs (the route answers; nothing listens)
 const ORIGIN = 'http://localhost:9';
 const ISOLATION = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' };
 
-async function bundle(contents: string): Promise<string> {
-  const r = await esbuild.build({
-    stdin: { contents, resolveDir: repoRoot, loader: 'ts' }, bundle: true, write: false, format: 'iife', platform: 'browser',
-    target: 'chrome120', logLevel: 'error',
-  });
-  return r.outputFiles[0]!.text;
-}
-
-describe.skipIf(!existsSync(CHROMIUM))('engine pool with shared memory in headless Chromium', () => {
+describe.skipIf(!haveChromium)('engine pool with shared memory in headless Chromium', () => {
   let browser: Browser;
   let page: Page;
 
   beforeAll(async () => {
-    const workerSrc = await bundle(`import './compute/browser/worker';`);
-    const pageSrc = await bundle(`
-      import { createEngine, compileEngine } from './compute/engine';
-      import { createBrowserPool } from './compute/browser/pool';
-      (globalThis as any).engineApi = { createEngine, compileEngine, createBrowserPool };
-    `);
-    const files: Record<string, [string, Buffer | string]> = {
-      '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>isolated engine</title>'],
-      '/page.js': ['text/javascript', pageSrc],
-      '/worker.js': ['text/javascript', workerSrc],
-      '/ce-simd.wasm': ['application/wasm', readFileSync(join(repoRoot, 'dist', 'compute', 'ce-simd.wasm'))],
-    };
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
-    page = await browser.newPage();
-    await page.route(`${ORIGIN}/**`, route => {
-      const f = files[new URL(route.request().url()).pathname];
-      if (!f) return route.fulfill({ status: 404, body: '' });
-      return route.fulfill({ status: 200, contentType: f[0], body: f[1] as Buffer, headers: ISOLATION });
-    });
-    await page.goto(`${ORIGIN}/`);
-    await page.addScriptTag({ url: `${ORIGIN}/page.js` });
+    ({ browser, page } = await openEnginePage({
+      origin: ORIGIN,
+      title: 'isolated engine',
+      pageSource: `
+        import { createEngine, compileEngine } from './compute/engine';
+        import { createBrowserPool } from './compute/browser/pool';
+        (globalThis as any).engineApi = { createEngine, compileEngine, createBrowserPool };
+      `,
+      wasm: ['ce-simd.wasm'],
+      headers: ISOLATION,
+    }));
   }, 120_000);
 
   afterAll(async () => {
