@@ -8,6 +8,7 @@ import { parseSignature } from './annotations';
 import { diagnosticDefinition, formatTemplate } from './diagnosticTable';
 import { IncrementalMismatch, Interpreter, unitFunctions, unitInfo, type IncrementalPlan, type InterpretResult, type ModuleResolver, type RunTrace, type SignatureFunction, type UnitInfo } from './interpreter';
 import type { IrModule } from './ir';
+import { textChange } from './textChange';
 import { parseTypeScriptIncremental, prepareForEdits, type ParsedSource } from './typescript/frontend';
 import type { FunctionValue, Value } from './values';
 
@@ -292,11 +293,7 @@ export class AnalysisProject {
 function planIncremental(
   oldText: string, newText: string, previous: RunTrace, units: readonly UnitInfo[], syntaxErrors: readonly { readonly range: TextRange }[],
 ): IncrementalPlan | undefined {
-  let start = 0;
-  const max = Math.min(oldText.length, newText.length);
-  while (start < max && oldText.charCodeAt(start) === newText.charCodeAt(start)) start++;
-  let oldEnd = oldText.length, newEnd = newText.length;
-  while (oldEnd > start && newEnd > start && oldText.charCodeAt(oldEnd - 1) === newText.charCodeAt(newEnd - 1)) { oldEnd--; newEnd--; }
+  const { start, oldEnd, newEnd } = textChange(oldText, newText);
   const delta = newEnd - oldEnd;
   const old = previous.units;
   const unit = old.findIndex(u => u.body !== undefined && u.body.start < start && oldEnd < u.body.end);

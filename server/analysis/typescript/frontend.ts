@@ -6,6 +6,7 @@ import ts from 'typescript';
 import type { TextRange } from '../api';
 import { parseShapeComment, type AnnotationError, type ShapeAnnotation } from '../annotations';
 import type { Expr, IrClass, IrFunction, IrImport, IrModule, Param, Pattern, Stmt, TypeInfo } from '../ir';
+import { textChange } from '../textChange';
 
 /**
  * The compiler API with its exports read once: the bundled module exposes them as getters, and the
@@ -64,12 +65,7 @@ export function parseTypeScriptIncremental(fileName: string, text: string, previ
   let sf: ts.SourceFile | undefined;
   let reuse: Reuse | undefined;
   if (previous && previous.sourceFile.fileName === fileName && previous.sourceFile.text === previous.text) {
-    const old = previous.text;
-    let start = 0;
-    const max = Math.min(old.length, text.length);
-    while (start < max && old.charCodeAt(start) === text.charCodeAt(start)) start++;
-    let oldEnd = old.length, newEnd = text.length;
-    while (oldEnd > start && newEnd > start && old.charCodeAt(oldEnd - 1) === text.charCodeAt(newEnd - 1)) { oldEnd--; newEnd--; }
+    const { start, oldEnd, newEnd } = textChange(previous.text, text);
     try {
       sf = T.updateSourceFile(previous.sourceFile, text, { span: { start, length: oldEnd - start }, newLength: newEnd - start });
     } catch {
