@@ -176,6 +176,29 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     expect(engine.crossEntropy(x, T).loss).not.toBe(Math.fround(engine.crossEntropy(x, T).loss!));
   });
 
+  it('takes every long row\'s max from that row (rowsLong carries it over from the previous row\'s pass)', () => {
+    // Row offsets jump by 1e4 either way, so a max taken from a neighbouring row would overflow or
+    // underflow every exponential; ignored rows force a row's own max pass; a row holding +inf is
+    // NaN, one holding -inf entries is finite. C = 1030: 8-float steps, a 4-float step and a 2-lane tail.
+    const N = 11, C = 1030;
+    const base = [0, 1e4, -1e4, 50, 9e3, -3, 2e4, -2e4, 7, 0, 1e4];
+    const x = new Float32Array(N * C);
+    for (let i = 0; i < N; i++) for (let c = 0; c < C; c++) x[i * C + c] = base[i]! + 4 * Math.sin(i * 7.1 + c * 0.37);
+    x[5 * C + 1029] = Infinity;
+    x[8 * C + 3] = -Infinity; x[8 * C + 1028] = -Infinity;
+    const ignored = new Set([0, 3, 4, 9]);
+    const t = i64([N], Array.from({ length: N }, (_, i) => ignored.has(i) ? -100 : (i * 131) % (C - 1)));
+    const values = engine.crossEntropy({ dtype: 'float32', shape: [N, C], data: x }, t, { reduction: 'none' }).values!;
+    for (let i = 0; i < N; i++) {
+      if (ignored.has(i)) { expect(values[i]).toBe(0); continue; }
+      if (i === 5) { expect(values[i]).toBeNaN(); continue; }
+      const row = Array.from(x.subarray(i * C, (i + 1) * C));
+      const m = Math.max(...row);
+      const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
+      close(values[i]!, lse - row[(i * 131) % (C - 1)]!, 2e-6);
+    }
+  });
+
   it('zero-copy inputs stay valid after the memory grows', () => {
     const x = engine.allocInput([3, 4]);
     (x.data as Float32Array).set(X.data as Float32Array);
