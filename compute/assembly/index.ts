@@ -16,9 +16,10 @@
 //
 // Numerics (error bounds against exact arithmetic on the f32 inputs):
 // - exp on x − max ≤ 0: reduction x = n·ln2 + r (Cody–Waite with a two-part ln2; one fused step in
-//   the relaxed build), degree-5 minimax polynomial for e^r (ARM optimized-routines v_expf
-//   coefficients) in Horner form, 2^n built in the exponent bits; ≤ 2 ulp. Inputs are clamped at −80 so no intermediate is subnormal (subnormals are ~3× slower
-//   on x86 and e^−80 ≈ 1.8e−35 is invisible next to a row sum ≥ 1).
+//   the relaxed build), e^r = 1 + r + r²·q(r) with a cubic q fitted minimax (see E0–E3), 2^n built
+//   in the exponent bits; ≤ 2.2 ulp over a dense grid of r (fused or not). Inputs are clamped at −80
+//   so no intermediate is subnormal (subnormals are ~3× slower on x86 and e^−80 ≈ 1.8e−35 is
+//   invisible next to a row sum ≥ 1).
 // - log of the row sum (≥ 1): degree-7 polynomial after splitting off the exponent (v_logf); ≤ 3.5 ulp.
 // - The per-item loss is ls + (max − x[t]) in f32, which is bit-for-bit PyTorch's −((x[t] − max) − ls).
 //   Its absolute error is a few ulp of max(ls, |max − x[t]|); sums of exp use 2–4 f32 lane
@@ -304,11 +305,12 @@ const SHIFT: f32 = 12583039.0;
 const NEG_LN2_HI: f32 = -0.693145751953125;  // −ln2, high part (exact in 16 bits)
 const NEG_LN2_LO: f32 = -0.000001428606765330187; // −ln2, low part
 const NEG_LN2: f32 = -0.6931471824645996;    // −ln2 rounded to f32 (one fused step, relaxed build)
-const E0: f32 = 0.008247390389442444;
-const E1: f32 = 0.04189976677298546;
-const E2: f32 = 0.16668395698070526;
-const E3: f32 = 0.4999912679195404;
-const E4: f32 = 0.9999994039535522;
+// e^r ≈ 1 + r + r²·(E3 + r·(E2 + r·(E1 + r·E0))) on [−ln2/2, ln2/2]: the Taylor terms 1 + r kept, the
+// rest fitted minimax for relative error (1.05e−7, vs 1.16e−7 for v_expf's free degree-5 fit).
+const E0: f32 = 0.008312526158988476;
+const E1: f32 = 0.041890114545822144;
+const E2: f32 = 0.16667114198207855;
+const E3: f32 = 0.499992311000824;
 const EXP_CLAMP: f32 = -80.0;                // keeps 2^n and poly·2^n normal (see the header)
 const L1: f32 = -0.49999916553497314;
 const L2: f32 = 0.33336442708969116;
@@ -332,7 +334,6 @@ const KT: usize = memory.data<f32>([
   E1, E1, E1, E1,
   E2, E2, E2, E2,
   E3, E3, E3, E3,
-  E4, E4, E4, E4,
   NEG_LN2, NEG_LN2, NEG_LN2, NEG_LN2,
 ], 16);
 
@@ -344,7 +345,7 @@ const KT: usize = memory.data<f32>([
 
 /** e^x for x ≤ 0 (x − max), 4 lanes. NaN stays NaN; −inf gives e^−80. */
 @inline function vexp(x0: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
-                      kE0: v128, kE1: v128, kE2: v128, kE3: v128, kE4: v128): v128 {
+                      kE0: v128, kE1: v128, kE2: v128, kE3: v128): v128 {
   // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives.
   const x = f32x4.pmax(x0, kClamp);
   const z = madd(x, kLog2e, kShift);
@@ -354,20 +355,21 @@ const KT: usize = memory.data<f32>([
   // that carry the sum. Unfused, the product must be split (Cody–Waite) to stay exact.
   let r: v128;
   if (ASC_FEATURE_RELAXED_SIMD) {
-    r = madd(n, v128.load(KT, 160), x);
+    r = madd(n, v128.load(KT, 144), x);
   } else {
     r = madd(n, kLn2Hi, x);
     r = madd(n, kLn2Lo, r);
   }
   const scale = i32x4.shl(z, 23); // 2^n (see SHIFT)
-  // Horner: e^r − 1 = r·(E4 + r·(E3 + r·(E2 + r·(E1 + r·E0)))). Two multiplies fewer than Estrin's
-  // scheme on the multiply/FMA ports, which bound the kernels; the longer chain is hidden by the
-  // independent columns every kernel has in flight.
-  let p = madd(kE0, r, kE1);
-  p = madd(p, r, kE2);
-  p = madd(p, r, kE3);
-  p = madd(p, r, kE4);
-  return madd(f32x4.mul(p, r), scale, scale);
+  // e^r − 1 = r + r²·q, q by Horner. As many operations as a free degree-5 Horner (r² replaces the
+  // product p·r) and one coefficient fewer: kernels keep ~11 vectors live and x64 has 15 to give,
+  // so the register saved is a value not spilled (4–6% faster), and the fit is no less accurate.
+  // Evaluated in f32 with fused steps it is within 2.1 ulp of e^r (the free fit: 1.8).
+  const r2 = f32x4.mul(r, r);
+  let q = madd(kE0, r, kE1);
+  q = madd(q, r, kE2);
+  q = madd(q, r, kE3);
+  return madd(madd(q, r2, r), scale, scale);
 }
 
 /** log(x) for normal x > 0 (row sums, ≥ 1) and NaN, 4 lanes; once per 4 items, so constants are inline. */
@@ -448,7 +450,6 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144);
   const NEG_INF = f32x4.splat(-Infinity);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
@@ -496,11 +497,11 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
     const cEnd = scratch + (<usize>C << 4);
     let p = scratch;
     if (p + 16 < cEnd) do {
-      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
-      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
       p += 32;
     } while (p + 16 < cEnd);
-    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
     const s = f32x4.add(s0, s1);
     if (tp == 0) {
       storeLanes(mp + (<usize>i0 << 2), mx, nv);
@@ -546,7 +547,6 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144);
   const NEG_INF = f32x4.splat(-Infinity);
   const ZERO = f32x4.splat(0);
   const C16 = C & ~15;
@@ -600,17 +600,17 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
       j = j0;
       if (j < e8) do {
         const o = <usize>j << 2;
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
         mx = f32x4.pmax(mx, f32x4.pmax(v128.load(nrow + o, 0), v128.load(nrow + o, 16)));
         j += 8;
       } while (j < e8);
       for (; j < e4; j += 4) {
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4));
+        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
         mx = f32x4.pmax(mx, v128.load(nrow + (<usize>j << 2)));
       }
       if (j < end) {
-        s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4), tailMask));
+        s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3), tailMask));
         mx = f32x4.pmax(mx, v128.bitselect(v128.load(nrow + (<usize>j << 2)), NEG_INF, tailMask));
       }
       S += hsumF64(f32x4.add(s0, s1));
@@ -652,7 +652,6 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kE4 = v128.load(KT, 144);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
   const TILE = 512;
@@ -708,10 +707,10 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         do {
           const a = cb + b;
           const mv = v128.load(tm + b);
-          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
-          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
-          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
-          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4);
+          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
           v128.store(ts + b, f32x4.add(v128.load(ts + b), f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3))));
           b += 16;
         } while (b < lenB);
@@ -721,7 +720,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         b = 0;
         do {
           v128.store(ts + b, f32x4.add(v128.load(ts + b), vexp(f32x4.sub(v128.load(cb + b), v128.load(tm + b)),
-            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kE4)));
+            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3)));
           b += 16;
         } while (b < lenB);
       }
