@@ -5,12 +5,15 @@
 import { DTYPE_SIZE, viewElements } from './dtypes';
 import { blockItems, blocksOf, blockCount, finishTfjs, torchResult, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
+import { HEAP_START, type MemoryViews, type SharedHeap, type WasmMemory } from './sharedMemory';
 import {
   EngineInputError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
 } from './types';
 
 export type EngineFileName = 'ce-relaxed.wasm' | 'ce-simd.wasm' | 'ce-scalar.wasm';
+/** The SIMD builds on an imported shared memory, for the worker pool (scripts/buildWasm.mjs). */
+export type SharedEngineFileName = 'ce-relaxed-shared.wasm' | 'ce-simd-shared.wasm';
 
 /** A compiled `WebAssembly.Module` (typed opaquely so this file needs neither DOM nor Node typings). */
 export type WasmModule = object;
@@ -25,7 +28,7 @@ export interface EngineSource {
 
 /** The part of the `WebAssembly` global the engine uses; every runtime we target has it. */
 interface WasmGlobal {
-  readonly Module: abstract new (...args: never[]) => object;
+  readonly Module: (abstract new (...args: never[]) => object) & { imports(module: WasmModule): { kind: string }[] };
   Instance: new (module: WasmModule, imports: object) => { readonly exports: object };
   validate(bytes: WasmBytes): boolean;
   compile(bytes: WasmBytes): Promise<WasmModule>;
@@ -35,7 +38,7 @@ const wasm = (globalThis as unknown as { WebAssembly: WasmGlobal }).WebAssembly;
 
 /** The engine's kernels, as the wasm module exports them (compute/assembly/index.ts). */
 interface Kernels {
-  readonly memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  readonly memory: WasmMemory;
   heapBase(): number;
   simdLevel(): number;
   weightSum(): number;
@@ -80,6 +83,30 @@ export interface ComputeRequest {
   readonly wantValues?: boolean;
   /** Called between blocks (items done, total) when the evaluation is large enough to show progress. */
   readonly onProgress?: (done: number, total: number) => void;
+  /**
+   * Spatial layout: the input's (and probability targets') class planes lie this many elements
+   * apart instead of `plan.S`: the plan is a pixel range of a larger image, and the tensors are
+   * views starting at the range's first pixel. Not with `returnLogProb`.
+   */
+  readonly classStride?: number;
+  /**
+   * Where the blocks' workspace goes, for an engine on a shared memory that does not allocate (a
+   * pool worker): a range of at least `workspaceBytes(...)` bytes of that memory.
+   */
+  readonly workspace?: { readonly ptr: number; readonly bytes: number };
+}
+
+/** What the workspace of a block computation depends on (see workspaceBytes). */
+export interface WorkspaceQuery {
+  readonly plan: LossPlan;
+  readonly targetDtype: TensorDtype;
+  readonly weight: boolean;
+  readonly wantValues: boolean;
+  readonly blockItems?: number;
+  /** The input / the target can be read where they lie (in the engine's memory, in the plan's dtype). */
+  readonly inputInPlace: boolean;
+  readonly targetInPlace: boolean;
+  readonly classStride?: number;
 }
 
 /** Per-call hooks of the synchronous engine. */
@@ -111,6 +138,15 @@ export interface Engine {
   free(tensor: Tensor): void;
   /** Block-level computation for worker pools: partial sums in the fixed block order. */
   computeBlocks(request: ComputeRequest): BlockResults;
+}
+
+/** An engine instantiated against a pool's shared memory (createSharedEngine). */
+export interface SharedEngine extends Engine {
+  /**
+   * A tensor at byte `ptr` of the shared memory (put there by another thread), viewed from this
+   * thread, which the kernels read in place. `length` elements (default: the shape's).
+   */
+  tensorAt(ptr: number, shape: readonly number[], dtype: TensorDtype, length?: number): Tensor;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,6 +183,34 @@ export function selectEngineFile(validate: (bytes: Uint8Array) => boolean = b =>
   return 'ce-scalar.wasm';
 }
 
+/** A module importing one shared memory (`env.memory`, 1 to 1 pages): validates where wasm threads are. */
+const THREADS_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  2, 0x0f, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 3, 1, 1,
+]);
+
+/**
+ * The shared-memory build this runtime can run for a worker pool, or undefined where a pool cannot
+ * share one memory (no SharedArrayBuffer, no wasm threads, no SIMD): such a pool copies shards to
+ * workers with their own memories instead.
+ */
+export function selectSharedEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b)): SharedEngineFileName | undefined {
+  if (typeof SharedArrayBuffer !== 'function' || !validate(THREADS_PROBE)) return undefined;
+  return sharedVariant(selectEngineFile(validate));
+}
+
+/** The shared-memory build of a build (the same kernels), if there is one. */
+export function sharedVariant(file: EngineFileName | SharedEngineFileName): SharedEngineFileName | undefined {
+  if (file === 'ce-relaxed.wasm' || file === 'ce-relaxed-shared.wasm') return 'ce-relaxed-shared.wasm';
+  if (file === 'ce-simd.wasm' || file === 'ce-simd-shared.wasm') return 'ce-simd-shared.wasm';
+  return undefined;
+}
+
+/** Whether a compiled module is a shared-memory build (it imports its memory). */
+export function importsMemory(module: WasmModule): boolean {
+  return wasm.Module.imports(module).some(i => i.kind === 'memory');
+}
+
 /** Instantiates the engine from wasm bytes or a compiled module. */
 export async function createEngine(src: EngineSource | WasmBytes | WasmModule): Promise<Engine> {
   let module: WasmModule;
@@ -165,6 +229,17 @@ export function createEngineSync(module: WasmModule): Engine {
   return new WasmEngine(instance.exports as unknown as Kernels);
 }
 
+/**
+ * Instantiates a shared-memory build against a pool's memory (synchronously: the module is
+ * compiled). With `heap` (the thread that owns the memory) the engine allocates; without (a pool
+ * worker) it computes in the workspace each request names and cannot allocate tensors.
+ */
+export function createSharedEngine(module: WasmModule, views: MemoryViews, heap?: SharedHeap): SharedEngine {
+  if (!importsMemory(module)) throw new EngineInputError('a shared-memory engine needs a shared-memory build (ce-*-shared.wasm)');
+  const instance = new wasm.Instance(module, { env: { abort: wasmAbort, memory: views.memory } });
+  return new WasmEngine(instance.exports as unknown as Kernels, { views, heap });
+}
+
 /** Compiles wasm bytes (hosts compile once and hand the module to each worker). */
 export function compileEngine(bytes: WasmBytes): Promise<WasmModule> {
   return wasm.compile(bytes);
@@ -178,6 +253,8 @@ function wasmAbort(): never {
 // The engine
 
 const PAGE = 65536;
+/** Bytes the SIMD kernels may read past a logits (or probability-target) buffer: 3 rows + one vector. */
+const readSlack = (C: number) => 3 * 4 * C + 64;
 /**
  * rowsT4 up to this many classes, rowsLong above. Interleaved A/B (relaxed SIMD, best of 15):
  * t4 wins clearly at C ≤ 128 (1.24 vs 0.41 G el/s at C = 10), ties at 256, loses from 384 on.
@@ -192,7 +269,13 @@ interface Allocation { ptr: number; bytes: number; freed: boolean }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
-class WasmEngine implements Engine {
+/** An engine on a shared memory: this thread's views of it, and the allocator when this thread owns it. */
+interface SharedSpace {
+  readonly views: MemoryViews;
+  readonly heap?: SharedHeap;
+}
+
+class WasmEngine implements SharedEngine {
   readonly kind: EngineKind;
   private readonly k: Kernels;
   private readonly simd: boolean;
@@ -200,13 +283,25 @@ class WasmEngine implements Engine {
   private readonly allocs: Allocation[] = [];
   /** tensor objects and their data views → allocation, so a view detached by growth still resolves */
   private readonly owned = new WeakMap<object, Allocation>();
+  /** Set for an engine on a pool's shared memory: allocations come from the pool's heap, not `allocs`. */
+  private readonly space?: SharedSpace;
+  /** The shared engine's workspace from the heap, reused while large enough. */
+  private work?: { ptr: number; bytes: number };
 
-  constructor(kernels: Kernels) {
+  constructor(kernels: Kernels, space?: SharedSpace) {
     this.k = kernels;
     const level = kernels.simdLevel();
     this.kind = level === 2 ? 'wasm-relaxed-simd' : level === 1 ? 'wasm-simd' : 'wasm-scalar';
     this.simd = level > 0;
     this.base = align(kernels.heapBase());
+    this.space = space;
+    // Every instance rewrites the module's data below __heap_base: the heap must start above it.
+    if (space && this.base > HEAP_START) throw new Error(`internal: the engine's static data (${this.base} bytes) overlaps the shared heap`);
+  }
+
+  /** The memory's current buffer on this thread. */
+  private buffer(): ArrayBufferLike {
+    return this.space ? this.space.views.buffer : this.k.memory.buffer;
   }
 
   crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}, hooks: EvalHooks = {}): LossResult {
@@ -241,6 +336,10 @@ class WasmEngine implements Engine {
   }
 
   allocTensor(shape: readonly number[], dtype: TensorDtype): Tensor {
+    if (this.space) {
+      if (!this.space.heap) throw new Error('internal: a pool worker\'s engine does not allocate');
+      return this.space.heap.tensor(shape, dtype, slackFor(shape), false);
+    }
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
     const n = numel(shape);
     const top = this.allocs.length ? this.allocs[this.allocs.length - 1]!.ptr + this.allocs[this.allocs.length - 1]!.bytes : this.base;
@@ -266,6 +365,10 @@ class WasmEngine implements Engine {
   }
 
   free(tensor: Tensor): void {
+    if (this.space) {
+      this.space.heap?.releaseTensor(tensor);
+      return;
+    }
     const a = this.owned.get(tensor) ?? this.owned.get(tensor.data);
     if (!a) return;
     a.freed = true;
@@ -290,12 +393,20 @@ class WasmEngine implements Engine {
   }
 
   private view(dtype: TensorDtype, ptr: number, n: number): TypedArray {
-    return viewElements(this.k.memory.buffer, ptr, dtype, n);
+    return this.space ? this.space.views.view(ptr, dtype, n) : viewElements(this.k.memory.buffer, ptr, dtype, n);
   }
 
+  tensorAt(ptr: number, shape: readonly number[], dtype: TensorDtype, length = numel(shape)): Tensor {
+    if (!this.space) throw new Error('internal: tensorAt is for engines on a shared memory');
+    return { dtype, shape, data: this.space.views.view(ptr, dtype, length) };
+  }
 
-  /** The pointer of a tensor already in engine memory (zero copy), if it is one of ours. */
-  private ownPointer(t: Tensor, bytesNeeded: number): number | undefined {
+  /**
+   * The pointer of a tensor already in engine memory (zero copy), if it is one of ours: for a
+   * shared memory, any view of it with `slack` readable bytes after the `bytesNeeded`.
+   */
+  private ownPointer(t: Tensor, bytesNeeded: number, slack: number): number | undefined {
+    if (this.space) return this.space.views.addressOf(t.data, bytesNeeded, slack);
     const a = this.owned.get(t) ?? this.owned.get(t.data);
     if (a && !a.freed && bytesNeeded <= a.bytes) {
       // a view into the middle of an allocation (a subarray) starts at its own offset
@@ -303,6 +414,26 @@ class WasmEngine implements Engine {
       if (off >= a.ptr && off + bytesNeeded <= a.ptr + a.bytes) return off;
     }
     return undefined;
+  }
+
+  /**
+   * Where a block computation's workspace of `bytes` goes: above the caller's allocations (a private
+   * memory), the range the request names (a pool worker), or the engine's range of the pool's heap.
+   */
+  private workspace(bytes: number, given: ComputeRequest['workspace']): number {
+    if (!this.space) return this.userTop();
+    if (given) {
+      if (given.bytes < bytes) throw new Error(`internal: a ${given.bytes}-byte workspace for a computation needing ${bytes}`);
+      return given.ptr;
+    }
+    const heap = this.space.heap;
+    if (!heap) throw new Error('internal: a pool worker\'s computation came without a workspace');
+    if (!this.work || this.work.bytes < bytes) {
+      if (this.work) heap.release(this.work.ptr);
+      this.work = undefined;
+      this.work = { ptr: heap.alloc(bytes), bytes };
+    }
+    return this.work.ptr;
   }
 
   // ---- computation
@@ -326,54 +457,43 @@ class WasmEngine implements Engine {
     }
 
     // Inputs not already in engine memory are staged one block at a time into a reusable area
-    // (≈ 256 KB, so the kernel reads it from L2 right after the copy wrote it) rather than copied
-    // whole first: one pass over DRAM instead of three, and engine memory bounded by the block size.
-    // A staged spatial block is a [C, stride] tile (one copy per class plane); the kernels take the
-    // class stride, and every item goes through the same arithmetic as in place, so the results are
-    // bit-identical to computing on a whole copy. log_prob output of the spatial layout is written
-    // in the input's layout (the kernels address input and output with the same offsets), so that
-    // one combination still copies the input whole.
+    // (layoutBlocks); a staged block goes through the same arithmetic as in place, so the results
+    // are bit-identical to computing on a whole copy.
+    const CS = rows ? S : req.classStride ?? S;
+    if (CS !== S && plan.returnLogProb) throw new Error('internal: log_prob of a pixel range with a class stride');
     const xBytes = elems * es;
-    const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, xBytes) : undefined;
-    const maxN = rows ? Math.min(B, plan.N) : Math.min(B, S);
-    // A tile's class rows start 64-byte aligned and, at a multiple of 4 KB apart, would share L1 sets
-    // (C = 16, 32, 64… give such blocks), so such a stride gets one more cache line.
-    const tileStride = Math.ceil(maxN / 16) * 16;
-    const stride = rows ? C : tileStride * es % 4096 === 0 ? tileStride + 16 : tileStride;
-    const stageX = xOwn === undefined && xBytes > 0 && (rows || !plan.returnLogProb);
-    // Probability targets are addressed with the input's offsets: staged exactly when the input is
-    // (rows: block layout either way), else copied whole in the input's layout.
-    const stageY = isProb && xBytes > 0 && (rows || stageX);
-    // Bytes the SIMD kernels may read past a block's logits: 3 rows (t4 groups) + one vector.
-    const stageBytes = rows ? (maxN + 3) * C * es + 64 : C * stride * es + 64;
-
-    // Workspace layout after the caller's allocations: x | targets raw | targets i32 | weight | y |
-    // values | logProb | m | ls | scratch. Every region is 64-byte aligned with over-read slack.
-    let p = this.userTop();
-    let xp = xOwn ?? p;
-    if (xOwn === undefined) p = align(p + (stageX ? stageBytes : xBytes + 3 * 4 * C + 64));
+    // the bytes from the input's first element to its last (a pixel range spans its image's planes)
+    const spanBytes = (elems === 0 ? 0 : rows ? elems : (plan.N * C - 1) * CS + S) * es;
+    const xOwn = input.dtype === plan.dtype ? this.ownPointer(input, spanBytes, readSlack(C)) : undefined;
+    const yOwn = isProb && target.dtype === plan.dtype ? this.ownPointer(target, spanBytes, readSlack(C)) : undefined;
     const tSize = isProb ? 0 : DTYPE_SIZE[target.dtype];
-    const tOwn = isProb || items === 0 ? undefined : this.ownPointer(target, items * tSize);
-    const rawTp = p; p = align(p + (tOwn === undefined ? maxN * tSize : 0) + 16);
-    const tp = p; p = align(p + (isProb ? 0 : maxN * 4) + 64);
-    const wp = weight ? p : 0; p = align(p + (weight ? C * es : 0) + 16);
-    const yp = isProb ? p : 0; p = align(p + (isProb ? (stageY ? stageBytes : xBytes) : 0) + 64);
+    const tOwn = isProb || items === 0 ? undefined : this.ownPointer(target, items * tSize, 16);
     const wantValues = !!req.wantValues;
-    const outp = wantValues ? p : 0; p = align(p + (wantValues ? items * es : 0) + 16);
-    const lpp = plan.returnLogProb ? p : 0; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
-    const mp = p; p = align(p + B * es + 64);
-    const lsp = p; p = align(p + B * es + 64);
-    const scratch = p; p = align(p + Math.max(C * 16 + 128, 2 * 512 * 4 + 64)); // rowsT4's columns / spatial's tile
+    const L = layoutBlocks(plan, B, {
+      inputInPlace: xOwn !== undefined, targetInPlace: isProb ? yOwn !== undefined : tOwn !== undefined,
+      targetDtype: target.dtype, weight: !!weight, wantValues, classStride: CS,
+    });
+    const { stageX, stageY, stride } = L;
+    const base = this.workspace(L.total, req.workspace);
+    const xp = L.x < 0 ? xOwn! : base + L.x;
+    const yp = !isProb ? 0 : L.y < 0 ? yOwn! : base + L.y;
+    const rawTp = base + L.rawT, tp = base + L.t;
+    const wp = weight ? base + L.w : 0;
+    const outp = wantValues ? base + L.out : 0;
+    const lpp = plan.returnLogProb ? base + L.lp : 0;
+    const mp = base + L.m, lsp = base + L.ls, scratch = base + L.scratch;
     // A zero-copy input may be the last allocation: keep its over-read slack inside the memory.
-    this.ensure(Math.max(p, xOwn === undefined ? 0 : xp + xBytes + 3 * 4 * C + 64));
-    const buf = k.memory.buffer;
+    if (!this.space) {
+      this.ensure(Math.max(base + L.total, L.x < 0 ? xp + spanBytes + readSlack(C) : 0, L.y < 0 ? yp + spanBytes + readSlack(C) : 0));
+    }
+    const buf = this.buffer();
     const mem = new Uint8Array(buf);
 
     if (weight) (f64 ? new Float64Array(buf, wp, C) : new Float32Array(buf, wp, C)).set(numbersOf(weight));
-    if (xOwn === undefined && !stageX && xBytes > 0) {
+    if (L.x >= 0 && !stageX && xBytes > 0) {
       (f64 ? new Float64Array(buf, xp, elems) : new Float32Array(buf, xp, elems)).set(numbersOf(input));
     }
-    if (isProb && !stageY && xBytes > 0) {
+    if (isProb && L.y >= 0 && !stageY && xBytes > 0) {
       (f64 ? new Float64Array(buf, yp, elems) : new Float32Array(buf, yp, elems)).set(numbersOf(target));
     }
     const xStage = stageX ? stager(input, plan.dtype, mem, xp) : undefined;
@@ -394,22 +514,22 @@ class WasmEngine implements Engine {
     for (const blk of blocksOf(plan, B)) {
       const n = blk.end - blk.start;
       // element offset of the block's first item and its item index in the caller's layout
-      const elemOff = rows ? blk.start * C : blk.image * C * S + blk.start;
+      const elemOff = rows ? blk.start * C : blk.image * C * CS + blk.start;
       const itemOff = rows ? blk.start : blk.image * S + blk.start;
       // the block's strides and first logit where the kernel reads it (staged or in place)
       const is = rows ? C : 1;
-      const cs = rows ? 1 : stageX ? stride : S;
+      const cs = rows ? 1 : stageX ? stride : CS;
       let x = xp + elemOff * es;
       if (xStage) {
         x = xp;
         if (rows) xStage.copy(elemOff, n * C, 0);
-        else for (let c = 0; c < C; c++) xStage.copy(elemOff + c * S, n, c * stride);
+        else for (let c = 0; c < C; c++) xStage.copy(elemOff + c * CS, n, c * stride);
       }
       let y = yp + elemOff * es;
       if (yStage) {
         y = yp;
         if (rows) yStage.copy(elemOff, n * C, 0);
-        else for (let c = 0; c < C; c++) yStage.copy(elemOff + c * S, n, c * stride);
+        else for (let c = 0; c < C; c++) yStage.copy(elemOff + c * CS, n, c * stride);
       }
       // Targets: converted per block (validated, ignore_index → −1); the first bad one in memory
       // order is PyTorch's IndexError, whatever block it is in.
@@ -451,7 +571,7 @@ class WasmEngine implements Engine {
       done += n;
       if (progress && (b % every === 0 || b === nBlocks)) progress(done, items);
     }
-    const out = k.memory.buffer;
+    const out = this.buffer();
     // Copied as bytes: in Node 20 a float view's slice()/set() out of wasm memory took ~9 ms per
     // 2.6 MB (element by element), a byte view's set() 0.2 ms.
     const copyOut = (ptr: number, len: number) => {
@@ -479,6 +599,80 @@ class WasmEngine implements Engine {
       k.spatial(x, S, 0, 0, n, C, 0, mp, lsp, scratch);
     }
   }
+}
+
+/** A block computation's workspace: what is staged, and each region's offset from its start. */
+interface BlockLayout {
+  readonly stageX: boolean;
+  readonly stageY: boolean;
+  /** elements between a staged tile's class rows (rows layout: C) */
+  readonly stride: number;
+  /** -1 where the tensor is read in place */
+  readonly x: number;
+  readonly y: number;
+  readonly rawT: number;
+  readonly t: number;
+  readonly w: number;
+  readonly out: number;
+  readonly lp: number;
+  readonly m: number;
+  readonly ls: number;
+  readonly scratch: number;
+  readonly total: number;
+}
+
+/**
+ * The workspace of a block computation: x | targets raw | targets i32 | weight | y | values |
+ * logProb | m | ls | scratch, each region 64-byte aligned with over-read slack.
+ *
+ * An input not in engine memory is staged one block at a time into a reusable area (≈ 256 KB, so
+ * the kernel reads it from L2 right after the copy wrote it) rather than copied whole first: one
+ * pass over DRAM instead of three, and engine memory bounded by the block size. A staged spatial
+ * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob
+ * output of the spatial layout is written in the input's layout (the kernels address input and
+ * output with the same offsets), so that one combination copies the input whole. Probability
+ * targets are addressed with the input's offsets: read in place when both are in memory, staged
+ * exactly when the input is, else copied whole in the input's layout.
+ */
+function layoutBlocks(plan: LossPlan, B: number, q: Omit<WorkspaceQuery, 'plan' | 'blockItems'>): BlockLayout {
+  const es = plan.dtype === 'float64' ? 8 : 4;
+  const { C, items, S } = plan;
+  const rows = plan.layout === 'rows';
+  const isProb = plan.kind === 'prob';
+  const CS = rows ? S : q.classStride ?? S;
+  const xBytes = plan.N * C * S * es;
+  const maxN = rows ? Math.min(B, plan.N) : Math.min(B, S);
+  // A tile's class rows start 64-byte aligned and, at a multiple of 4 KB apart, would share L1 sets
+  // (C = 16, 32, 64… give such blocks), so such a stride gets one more cache line.
+  const tileStride = Math.ceil(maxN / 16) * 16;
+  const stride = rows ? C : tileStride * es % 4096 === 0 ? tileStride + 16 : tileStride;
+  const yInMemory = isProb && q.targetInPlace;
+  // A pixel range in place whose probability targets are not is staged too: a whole copy of the
+  // targets would need the image's class stride.
+  const stageX = xBytes > 0 && (rows || !plan.returnLogProb) && (!q.inputInPlace || !rows && CS !== S && isProb && !yInMemory);
+  const yInPlace = yInMemory && !stageX;
+  const stageY = isProb && xBytes > 0 && !yInPlace && (rows || stageX);
+  // Bytes the SIMD kernels may read past a block's logits: 3 rows (t4 groups) + one vector.
+  const stageBytes = rows ? (maxN + 3) * C * es + 64 : C * stride * es + 64;
+  const tSize = isProb ? 0 : DTYPE_SIZE[q.targetDtype];
+  let p = 0;
+  const x = q.inputInPlace && !stageX ? -1 : p;
+  if (x >= 0) p = align(p + (stageX ? stageBytes : xBytes + readSlack(C)));
+  const rawT = p; p = align(p + (isProb || q.targetInPlace ? 0 : maxN * tSize) + 16);
+  const t = p; p = align(p + (isProb ? 0 : maxN * 4) + 64);
+  const w = p; p = align(p + (q.weight ? C * es : 0) + 16);
+  const y = yInPlace ? -1 : p; p = align(p + (isProb && !yInPlace ? (stageY ? stageBytes : xBytes) : 0) + 64);
+  const out = p; p = align(p + (q.wantValues ? items * es : 0) + 16);
+  const lp = p; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
+  const m = p; p = align(p + B * es + 64);
+  const ls = p; p = align(p + B * es + 64);
+  const scratch = p; p = align(p + Math.max(C * 16 + 128, 2 * 512 * 4 + 64)); // rowsT4's columns / spatial's tile
+  return { stageX, stageY, stride, x, y, rawT, t, w, out, lp, m, ls, scratch, total: p };
+}
+
+/** Bytes of workspace a block computation needs (a pool sizes its workers' workspaces with it). */
+export function workspaceBytes(q: WorkspaceQuery): number {
+  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C), q).total;
 }
 
 /** Copies runs of a tensor's elements into engine memory, converted to the plan's float type. */

@@ -4,33 +4,48 @@
 // is bit-identical to one engine's.
 //
 // Two ways to hand out the work:
-// - shared (Node worker_threads; a cross-origin-isolated page): the input lives in a
-//   SharedArrayBuffer (the caller's, or copied into a pool-owned buffer that is reused, only the
-//   shards the workers take, just ahead of them), and each worker gets one request naming every
-//   shard as a view of it, and sends one reply. Threads claim shards on an atomic board as they get
-//   free, the calling thread too (reading its own memory in place), so the split balances itself;
-//   the caller yields between shards so that cancellation and progress still get through.
-// - transfer (browser webviews, which are not cross-origin isolated): each shard is copied out and
-//   transferred to the next free worker, four shards per worker, as they finish.
+// - shared (a shared-memory build: Node worker_threads; a cross-origin-isolated page): every
+//   instance, the calling thread's too, runs on ONE shared WebAssembly.Memory the pool owns
+//   (compute/sharedMemory.ts). An input from `allocShared` already lies there; a plain array is
+//   copied there once, only the shards the workers take, by the calling thread just ahead of them.
+//   A shard is then an address: every thread's kernels read it in place (a pixel range of an image
+//   too, with the image's class stride), with no copy per thread. Each worker gets one request
+//   naming every shard and its own workspace range, and sends one reply. Threads claim shards on an
+//   atomic board as they get free, the calling thread from the back (reading the caller's arrays
+//   directly), so the split balances itself; the caller yields between shards so that cancellation
+//   and progress still get through. Only the calling thread allocates in the shared memory.
+// - transfer (browser webviews, which are not cross-origin isolated, and runtimes without a shared
+//   build): each worker has its own memory; each shard is copied out and transferred to the next
+//   free worker, four shards per worker, as they finish.
 // An AbortSignal terminates the workers (new ones start on next use); so does a crashed worker.
 // Hosts: compute/node/pool.ts (worker_threads), compute/browser/pool.ts (Web Workers).
 
 import { DTYPE_SIZE, viewElements } from './dtypes';
-import { createEngineSync, type BlockResults, type Engine, type WasmBytes, type WasmModule } from './engine';
+import {
+  createSharedEngine, importsMemory, workspaceBytes,
+  type BlockResults, type SharedEngine, type WasmBytes, type WasmModule,
+} from './engine';
 import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
+import { align64, createSharedMemory, MemoryViews, SharedHeap } from './sharedMemory';
 import {
   CancelledError, EngineInputError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
 } from './types';
-import { BOARD, MAX_BOARD_SHARDS, computeShards, type ShardRequest, type WorkerReply, type WorkerRequest } from './workerCore';
+import {
+  BOARD, MAX_BOARD_SHARDS, computeShards, type ShardRequest, type TensorRef, type WorkerReply, type WorkerRequest,
+} from './workerCore';
 
 /** One worker, as the pool sees it (a Node Worker or a browser Worker behind an adapter). */
 export interface WorkerPort {
   post(request: WorkerRequest, transfer: ArrayBuffer[]): void;
   /** Called once; `onError` covers crashes and failed loads. */
   listen(onMessage: (reply: WorkerReply) => void, onError: (err: Error) => void): void;
-  terminate(): void;
+  /**
+   * Ends the worker; where the host can tell, the promise settles once its thread has stopped
+   * (until then it may still write to its workspace in the shared memory).
+   */
+  terminate(): void | Promise<unknown>;
 }
 
 export type WorkerFactory = () => WorkerPort;
@@ -44,16 +59,13 @@ export interface PoolOptions {
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
   /**
-   * Inputs with fewer logits than this go to one thread in one shard. Default: 2^22 with a
-   * computing caller (that input then never leaves the calling thread), else 2^18. Measured on 2
-   * cores, interleaved: split in two, [65536, 10] (0.6 ms on one thread) and [4096, 1000] (2.8 ms)
-   * ran 15-25% slower than on the calling thread alone, shared input or not; [512, 32000] (16M
-   * logits) and [8, 21, 512, 512] ran 1.2-1.5x faster.
+   * Inputs with fewer logits than this go to one thread in one shard (that input then never leaves
+   * a computing caller's thread). Default: MIN_PARALLEL_SHARED in shared mode, 2^18 in transfer mode.
    */
   readonly minParallelElements?: number;
   /**
-   * The workers can read SharedArrayBuffer views: shards are posted as views of shared memory, one
-   * request per worker, instead of copies. Needs SharedArrayBuffer in this runtime.
+   * One shared wasm memory for every instance (see the top of this file): `module` must be a
+   * shared-memory build (ce-*-shared.wasm) and the runtime must have SharedArrayBuffer.
    */
   readonly shared?: boolean;
   /**
@@ -111,6 +123,8 @@ interface Slot {
   onReply?: (reply: WorkerReply) => void;
   onError?: (err: Error) => void;
   kind?: string;
+  /** Shared mode: the worker's workspace range in the shared memory. */
+  workspace?: { ptr: number; bytes: number };
 }
 
 /**
@@ -121,20 +135,32 @@ interface Slot {
 const PIECES = 4;
 const SHARED_PIECES = 8;
 const SHARD_MIN_ELEMENTS = 1 << 18;
+/**
+ * Shared mode's default minParallelElements. FIXME: measured value pending (see docs/performance.md).
+ */
+const MIN_PARALLEL_SHARED = 1 << 20;
 /** How long the calling thread computes between turns of the event loop. */
 const YIELD_MS = 1;
 
 const hasSharedMemory = typeof SharedArrayBuffer === 'function';
+
+/** The pool's shared memory on the calling thread: its views and the one allocator over it. */
+interface Space {
+  readonly views: MemoryViews;
+  readonly heap: SharedHeap;
+}
 
 export class EnginePool {
   private slots: Slot[] = [];
   private readonly options: PoolOptions;
   private readonly shared: boolean;
   private readonly callerComputes: boolean;
+  /** Shared mode: the memory every instance runs on, made on first use. */
+  private space?: Space;
   /** The calling thread's engine (callerComputes), instantiated on first use. */
-  private local?: Engine;
-  /** Where non-shared inputs are copied for the workers; reused (and replaced when too small). */
-  private scratch?: SharedArrayBuffer;
+  private local?: SharedEngine;
+  /** Where plain inputs are copied for the workers, in the shared memory; reused (replaced when too small). */
+  private staging?: { ptr: number; bytes: number };
 
   constructor(options: PoolOptions) {
     if (!(options.size >= 1)) throw new RangeError('a pool needs at least one worker');
@@ -142,7 +168,14 @@ export class EnginePool {
     if (options.callerComputes && (!options.module || !options.shared)) {
       throw new RangeError('a pool whose calling thread computes needs the compiled module and shared memory');
     }
-    if (options.shared && !hasSharedMemory) throw new RangeError('this runtime has no SharedArrayBuffer');
+    if (options.shared) {
+      if (!hasSharedMemory) throw new RangeError('this runtime has no SharedArrayBuffer');
+      if (!options.module || !importsMemory(options.module)) {
+        throw new RangeError('a shared-memory pool needs a compiled shared-memory build (ce-simd-shared.wasm or ce-relaxed-shared.wasm)');
+      }
+    } else if (options.module && importsMemory(options.module)) {
+      throw new RangeError('a shared-memory build needs a shared-memory pool (shared: true)');
+    }
     this.options = options;
     this.shared = !!options.shared;
     this.callerComputes = !!options.callerComputes;
@@ -154,21 +187,29 @@ export class EnginePool {
   }
 
   /**
-   * A tensor the workers read without a copy: its `data` is a view of a SharedArrayBuffer (or, in a
-   * pool without shared memory, of an ordinary buffer). Fill `data` and pass the tensor: the pool's
-   * zero-copy input, as `Engine.allocInput` is the single engine's.
+   * A tensor every thread reads in place: in shared mode its `data` is a view of the pool's shared
+   * wasm memory (elsewhere, of an ordinary buffer). Fill `data` and pass the tensor: the pool's
+   * zero-copy input, as `Engine.allocInput` is the single engine's. The view stays valid when the
+   * memory grows. Its range is given back when `data` is garbage-collected (keep the tensor or its
+   * `data`, not only a subarray of it, while using it) or, sooner, by `free`.
    */
   allocShared(shape: readonly number[], dtype: TensorDtype = 'float32'): Tensor {
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
+    if (this.shared) return this.sharedSpace().heap.tensor(shape, dtype, allocSlack(shape), true);
     const n = shape.reduce((a, b) => a * b, 1);
     const bytes = n * DTYPE_SIZE[dtype];
     let buffer: ArrayBufferLike;
     try {
-      buffer = this.shared ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+      buffer = new ArrayBuffer(bytes);
     } catch {
       throw new EngineInputError(`cannot allocate ${Math.ceil(bytes / 2 ** 20)} MiB for a ${JSON.stringify(shape)} ${dtype} tensor`);
     }
     return { dtype, shape: [...shape], data: viewElements(buffer, 0, dtype, n) };
+  }
+
+  /** Gives an `allocShared` tensor's memory back now (its `data` must not be used afterwards). */
+  free(tensor: Tensor): void {
+    this.space?.heap.releaseTensor(tensor);
   }
 
   crossEntropy(input: Tensor, target: Tensor, options: LossOptions = {}, run: RunOptions = {}): Promise<LossResult> {
@@ -197,19 +238,37 @@ export class EnginePool {
   }
 
   /**
-   * Terminates every worker and lets go of the pool's memory (the scratch buffer, the calling
-   * thread's engine); the pool starts afresh if used again.
+   * Terminates every worker and lets go of the pool's memory (the shared memory, the calling
+   * thread's engine); the pool starts afresh if used again. Tensors from `allocShared` stay
+   * readable, but are then an ordinary input to the pool (copied).
    */
   terminate(): void {
     this.stopWorkers();
-    this.scratch = undefined;
+    this.space = undefined;
+    this.staging = undefined;
     this.local = undefined;
   }
 
   /** Ends the workers (a failed or cancelled evaluation: one may be mid-shard); new ones start on next use. */
   private stopWorkers(): void {
-    for (const s of this.slots) s.port.terminate();
+    const heap = this.space?.heap;
+    for (const s of this.slots) {
+      const stopped = s.port.terminate();
+      // A terminated thread may run on for a moment, writing its workspace: that range is reused
+      // only once the host says the thread has ended (a browser cannot tell: the range is left).
+      const ws = s.workspace;
+      if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
+    }
     this.slots = [];
+  }
+
+  /** The shared memory, its views on this thread and its allocator (made on first use). */
+  private sharedSpace(): Space {
+    if (!this.space) {
+      const views = new MemoryViews(createSharedMemory());
+      this.space = { views, heap: new SharedHeap(views) };
+    }
+    return this.space;
   }
 
   private async runTorch(makePlan: () => LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, run: RunOptions): Promise<LossResult> {
@@ -222,7 +281,7 @@ export class EnginePool {
   /** Shards the plan, runs the shards, and reassembles the results in order. */
   private compute(plan: LossPlan, input: Tensor, target: Tensor, weight: Tensor | undefined, wantValues: boolean,
                   run: RunOptions): Promise<BlockResults & { kind: EngineKind }> {
-    // one evaluation at a time: the workers' reply handlers (and the scratch buffer) belong to the running one
+    // one evaluation at a time: the workers' reply handlers (and the staging area) belong to the running one
     const job = { plan, input, target, weight, wantValues, run };
     const result = this.queue.then(() => this.shared ? this.computeShared(job) : this.computeTransfer(job));
     this.queue = result.then(() => undefined, () => undefined);
@@ -276,42 +335,64 @@ export class EnginePool {
   }
 
   /**
-   * Shared mode: one request per worker with every shard as views of shared memory, one reply each.
-   * Threads take shards from a claim board (workerCore.ts BOARD) as they get free: workers from the
-   * front, the calling thread from the back, reading its own memory in place. An input that is not
-   * shared yet is copied into the pool's scratch buffer by the calling thread a few shards ahead of
-   * the workers, so they start after one shard's copy rather than after all of it.
+   * Shared mode: one request per worker naming every shard by its address in the shared memory, one
+   * reply each. Threads take shards from a claim board (workerCore.ts BOARD) as they get free:
+   * workers from the front, the calling thread from the back, reading the caller's arrays directly.
+   * An input that is not in the shared memory yet is copied there by the calling thread a few
+   * shards ahead of the workers, so they start after one shard's copy rather than after all of it.
    */
   private async computeShared(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
     const threads = this.options.size;
-    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? 1 << 22 : 1 << 18));
-    const caller = this.callerComputes ? (this.local ??= createEngineSync(this.options.module!)) : undefined;
+    const space = this.sharedSpace();
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? MIN_PARALLEL_SHARED : 1 << 18));
+    const caller = this.callerComputes ? (this.local ??= createSharedEngine(this.options.module!, space.views, space.heap)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the
     // caller), at least two per thread (the board balances on them), at most SHARED_PIECES per thread.
     const elements = plan.N * plan.C * plan.S;
     const want = Math.min(threads * SHARED_PIECES, Math.max(threads * 2, Math.ceil(elements / SHARD_MIN_ELEMENTS)));
-    const shards = this.shard(plan, B, small ? 1 : Math.min(MAX_BOARD_SHARDS, want));
+    // log_prob of the spatial layout comes out in the input's layout, which a pixel range read in
+    // place (class planes an image apart) does not have: such an evaluation is split by whole images.
+    const shards = this.shard(plan, B, small ? 1 : Math.min(MAX_BOARD_SHARDS, want), !plan.returnLogProb);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
     // one shard (a small input) on a computing caller: no worker, no message
     const active = caller && shards.length <= 1 ? 0 : Math.min(workers, shards.length);
-    const inputShared = isShared(input.data);
-    const targetShared = isShared(target.data);
-    const staged = active > 0 && !(inputShared && targetShared) ? this.stage(shards, input, target, inputShared, targetShared) : undefined;
+    const isProb = plan.kind === 'prob';
+    let inputAt = active > 0 ? addressIn(space.views, input, plan.C) : undefined;
+    let targetAt = active > 0 ? addressIn(space.views, target, isProb ? plan.C : 0) : undefined;
+    // Probability targets are addressed like the input (one class stride for both): in place together or copied together.
+    if (isProb && (inputAt === undefined) !== (targetAt === undefined)) inputAt = targetAt = undefined;
+    const staged = active > 0 && (inputAt === undefined || targetAt === undefined)
+      ? this.stage(space, shards, input, target, inputAt === undefined, targetAt === undefined) : undefined;
     const board = new Int32Array(new SharedArrayBuffer(BOARD.WORDS * 4));
     board[BOARD.FRONT_BACK] = shards.length << 16;
     board[BOARD.COPIED] = staged ? 0 : shards.length;
-    const requests = active > 0 ? shards.map(sh => sharedShard(sh, input, target, staged?.tensors[sh.index])) : [];
+    const requests = active > 0 ? shards.map(sh => sharedShard(sh, input, target, inputAt, targetAt, staged?.refs[sh.index])) : [];
+    // Each worker's workspace, sized for the largest shard. Workers never allocate: an allocator
+    // shared between threads would need a lock, which a worker terminated mid-run could keep.
+    let need = 0;
+    for (const r of requests) {
+      need = Math.max(need, workspaceBytes({
+        plan: r.plan, targetDtype: target.dtype, weight: !!weight, wantValues, blockItems: B, classStride: r.classStride,
+        inputInPlace: input.dtype === plan.dtype, targetInPlace: isProb ? target.dtype === plan.dtype : r.plan.items > 0,
+      }));
+    }
+    const slots = this.ensureSlots(active);
+    for (const slot of slots) {
+      if (slot.workspace && slot.workspace.bytes >= need) continue;
+      if (slot.workspace) space.heap.release(slot.workspace.ptr);
+      slot.workspace = undefined;
+      slot.workspace = { ptr: space.heap.alloc(need), bytes: need };
+    }
     const doneBy = new Array<number>(active + 1).fill(0);
     const progress = run.onProgress;
     const report = progress ? () => progress(Math.min(plan.items, doneBy.reduce((a, b) => a + b, 0)), plan.items) : undefined;
     let kind: string = caller?.kind ?? 'wasm-simd';
     // A worker's 'ready' may be waiting in the event loop (the caller was busy, say reading files):
     // let it in, so that the worker gets its request now rather than at the caller's first turn.
-    const slots = this.ensureSlots(active);
     if (slots.some(slot => !slot.isReady)) {
       await yieldToEvents();
       if (run.signal?.aborted) throw new CancelledError();
@@ -339,7 +420,7 @@ export class EnginePool {
           kind = slot.kind ?? kind;
           slot.port.post({
             type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
-            board: board.buffer as SharedArrayBuffer,
+            board: board.buffer as SharedArrayBuffer, workspace: slot.workspace,
           }, []);
         };
         // a warm worker gets its request before the calling thread starts computing
@@ -417,59 +498,60 @@ export class EnginePool {
   }
 
   /**
-   * Lays out every shard of a non-shared input (and target) in the reused shared scratch buffer and
-   * returns the shards' tensors there and the copy that fills one shard's: the calling thread copies
-   * only the shards the workers take, just before they need them.
+   * Lays out the workers' copies of a plain input (and target) in the reused staging area of the
+   * shared memory and returns each shard's addresses there and the copy that fills one shard's: the
+   * calling thread copies only the shards the workers take, just before they need them. A pixel
+   * range is copied gathered, as a [1, C, len] tensor.
    */
-  private stage(shards: readonly Shard[], input: Tensor, target: Tensor, inputShared: boolean, targetShared: boolean):
-    { tensors: { input?: Tensor; target?: Tensor }[]; copy(index: number): void } {
+  private stage(space: Space, shards: readonly Shard[], input: Tensor, target: Tensor, copyInput: boolean, copyTarget: boolean):
+    { refs: { input?: TensorRef; target?: TensorRef }[]; copy(index: number): void } {
     const ie = input.data.BYTES_PER_ELEMENT, te = target.data.BYTES_PER_ELEMENT;
+    const C = shards[0]?.plan.C ?? 0;
+    const isProb = shards[0]?.plan.kind === 'prob';
+    // each copy is followed by the over-read slack the kernels may read past it
+    const inputSlack = 3 * 4 * C + 64, targetSlack = isProb ? inputSlack : 64;
     let total = 0;
     for (const s of shards) {
-      if (!inputShared) total += align8((s.input[1] - s.input[0]) * ie);
-      if (!targetShared) total += align8((s.target[1] - s.target[0]) * te);
+      if (copyInput) total += align64((s.input[1] - s.input[0]) * ie + inputSlack);
+      if (copyTarget) total += align64((s.target[1] - s.target[0]) * te + targetSlack);
     }
-    if (!this.scratch || this.scratch.byteLength < total) {
-      this.scratch = undefined;
-      try {
-        this.scratch = new SharedArrayBuffer(Math.max(total, 1 << 16));
-      } catch {
-        throw new EngineInputError(`cannot allocate ${Math.ceil(total / 2 ** 20)} MiB of shared memory for the workers' shards`);
-      }
+    if (!this.staging || this.staging.bytes < total) {
+      if (this.staging) space.heap.release(this.staging.ptr);
+      this.staging = undefined;
+      this.staging = { ptr: space.heap.alloc(total), bytes: total };
     }
-    const sab = this.scratch;
-    let at = 0;
+    let at = this.staging.ptr;
     const copies: (() => void)[] = [];
     /** Room for elements [from, to) of `t` (for a pixel range, its gathered [1, C, len] pixels) and their copy. */
-    const place = (t: Tensor, s: Shard, shape: readonly number[], from: number, to: number, gathered: boolean) => {
+    const place = (t: Tensor, s: Shard, shape: readonly number[], from: number, to: number, gathered: boolean, slack: number) => {
       const n = to - from, es = t.data.BYTES_PER_ELEMENT, where = at;
-      at += align8(n * es);
+      at += align64(n * es + slack);
       const copy = gathered
         ? () => {
           const { image, start, len } = s.pixelRange!;
-          const { C } = s.plan;
-          for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, sab, where + c * len * es);
+          const buffer = space.views.buffer;
+          for (let c = 0; c < C; c++) copyBytes(t.data, (image * C + c) * s.fullS + start, len, buffer, where + c * len * es);
         }
-        : () => copyBytes(t.data, from, n, sab, where);
-      return { tensor: { dtype: t.dtype, shape, data: viewElements(sab, where, t.dtype, n) } as Tensor, copy };
+        : () => copyBytes(t.data, from, n, space.views.buffer, where);
+      return { ref: { dtype: t.dtype, shape, ptr: where, length: n } as TensorRef, copy };
     };
-    const tensors = shards.map(s => {
-      const entry: { input?: Tensor; target?: Tensor } = {};
+    const refs = shards.map(s => {
+      const entry: { input?: TensorRef; target?: TensorRef } = {};
       const parts: (() => void)[] = [];
-      if (!inputShared) {
-        const p = place(input, s, s.inputShape, s.input[0], s.input[1], !!s.pixelRange);
-        entry.input = p.tensor;
+      if (copyInput) {
+        const p = place(input, s, s.inputShape, s.input[0], s.input[1], !!s.pixelRange, inputSlack);
+        entry.input = p.ref;
         parts.push(p.copy);
       }
-      if (!targetShared) {
-        const p = place(target, s, s.targetShape, s.target[0], s.target[1], !!s.pixelRange && s.plan.kind === 'prob');
-        entry.target = p.tensor;
+      if (copyTarget) {
+        const p = place(target, s, s.targetShape, s.target[0], s.target[1], !!s.pixelRange && isProb, targetSlack);
+        entry.target = p.ref;
         parts.push(p.copy);
       }
       copies[s.index] = () => parts.forEach(f => f());
       return entry;
     });
-    return { tensors, copy: index => copies[index]!() };
+    return { refs, copy: index => copies[index]!() };
   }
 
   private ensureSlots(n: number): Slot[] {
@@ -488,7 +570,10 @@ export class EnginePool {
       });
       // a start-up failure is reported by the evaluation that waits for it
       slot.ready.catch(() => undefined);
-      port.post({ type: 'init', module: this.options.module, bytes: this.options.module ? undefined : this.options.bytes }, []);
+      port.post({
+        type: 'init', module: this.options.module, bytes: this.options.module ? undefined : this.options.bytes,
+        memory: this.shared ? this.sharedSpace().views.memory : undefined,
+      }, []);
       this.slots.push(slot);
     }
     return this.slots.slice(0, n);
@@ -496,12 +581,13 @@ export class EnginePool {
 
   /**
    * Cuts the problem into about `want` shards on block boundaries: runs of rows; runs of whole
-   * images; or, when there are fewer images than shards wanted, runs of pixel blocks inside one image.
+   * images; or, when there are fewer images than shards wanted (and `pixelRanges`), runs of pixel
+   * blocks inside one image.
    */
-  private shard(plan: LossPlan, B: number, want: number): Shard[] {
+  private shard(plan: LossPlan, B: number, want: number, pixelRanges = true): Shard[] {
     const nBlocks = blockCount(plan, B);
-    const perShard = Math.max(1, Math.ceil(nBlocks / want));
     const { C, S } = plan;
+    const perShard = Math.max(1, Math.ceil(nBlocks / want), pixelRanges || plan.layout === 'rows' ? 1 : Math.ceil(S / B));
     const shards: Shard[] = [];
     const isProb = plan.kind === 'prob';
     const base = { fullS: S };
@@ -589,7 +675,7 @@ function countItems(shards: Shard[], results: (BlockResults | undefined)[]): num
 }
 
 /** Transfer mode: the shard's tensors as fresh copies (their buffers can be transferred). */
-function copyShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
+function copyShard(s: Shard, input: Tensor, target: Tensor): ShardRequest & { input: Tensor; target: Tensor } {
   const isProb = s.plan.kind === 'prob';
   if (s.pixelRange) {
     return {
@@ -606,31 +692,45 @@ function copyShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
 }
 
 /**
- * Shared mode, a worker's shard: views of shared memory (structured cloning a view of a
- * SharedArrayBuffer shares it). A pixel range of a shared input is gathered by the worker.
+ * Shared mode, a worker's shard: addresses in the shared memory, of the copies the calling thread
+ * makes (`staged`) or of the caller's tensors where they already lie there (`inputAt`, `targetAt`).
+ * A pixel range in place starts at its first pixel with the image's class stride.
  */
-function sharedShard(s: Shard, input: Tensor, target: Tensor, copied?: { input?: Tensor; target?: Tensor }): ShardRequest {
+function sharedShard(s: Shard, input: Tensor, target: Tensor, inputAt: number | undefined, targetAt: number | undefined,
+                     staged?: { input?: TensorRef; target?: TensorRef }): ShardRequest {
+  const ie = input.data.BYTES_PER_ELEMENT, te = target.data.BYTES_PER_ELEMENT;
   const isProb = s.plan.kind === 'prob';
-  const tgt = copied?.target ?? (s.pixelRange && isProb ? target : viewTensor(target, s.targetShape, s.target[0], s.target[1]));
-  if (copied?.input) return { plan: s.plan, input: copied.input, target: tgt };
-  if (s.pixelRange) {
+  const ref = (t: Tensor, at: number, es: number, shape: readonly number[], from: number, length: number): TensorRef =>
+    ({ dtype: t.dtype, shape, ptr: at + from * es, length });
+  const indexTarget = () => staged?.target ?? ref(target, targetAt!, te, s.targetShape, s.target[0], s.target[1] - s.target[0]);
+  if (s.pixelRange && !staged?.input) {
     const { image, start, len } = s.pixelRange;
+    const C = s.plan.C, S = s.fullS;
+    const first = image * C * S + start, length = (C - 1) * S + len;
     return {
-      plan: s.plan, input, target: tgt,
-      gather: { image, start, len, C: s.plan.C, S: s.fullS, target: isProb && !copied?.target },
+      plan: s.plan, classStride: S,
+      input: ref(input, inputAt!, ie, s.inputShape, first, length),
+      target: isProb ? ref(target, targetAt!, te, s.targetShape, first, length) : indexTarget(),
     };
   }
-  return { plan: s.plan, input: viewTensor(input, s.inputShape, s.input[0], s.input[1]), target: tgt };
+  return {
+    plan: s.plan,
+    input: staged?.input ?? ref(input, inputAt!, ie, s.inputShape, s.input[0], s.input[1] - s.input[0]),
+    target: indexTarget(),
+  };
 }
 
-/** The calling thread's shard: views of the caller's tensors (pixel ranges are gathered by computeShards). */
+/** The calling thread's shard: views of the caller's tensors (a pixel range with its image's class stride). */
 function viewShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
   if (s.pixelRange) {
     const { image, start, len } = s.pixelRange;
+    const C = s.plan.C, S = s.fullS;
+    const first = image * C * S + start, end = first + (C - 1) * S + len;
     const isProb = s.plan.kind === 'prob';
     return {
-      plan: s.plan, input, target: isProb ? target : viewTensor(target, s.targetShape, s.target[0], s.target[1]),
-      gather: { image, start, len, C: s.plan.C, S: s.fullS, target: isProb },
+      plan: s.plan, classStride: S,
+      input: viewTensor(input, s.inputShape, first, end),
+      target: isProb ? viewTensor(target, s.targetShape, first, end) : viewTensor(target, s.targetShape, s.target[0], s.target[1]),
     };
   }
   return {
@@ -638,6 +738,19 @@ function viewShard(s: Shard, input: Tensor, target: Tensor): ShardRequest {
     input: viewTensor(input, s.inputShape, s.input[0], s.input[1]),
     target: viewTensor(target, s.targetShape, s.target[0], s.target[1]),
   };
+}
+
+/**
+ * Where a tensor lies in the shared memory, when it does, with the kernels' over-read slack after
+ * it (for logits and probability targets: 3 rows of C and a vector) inside the memory.
+ */
+function addressIn(views: MemoryViews, t: Tensor, C: number): number | undefined {
+  return views.addressOf(t.data, t.data.byteLength, C > 0 ? 3 * 4 * C + 64 : 64);
+}
+
+/** allocShared's over-read slack: 3 rows and a vector past logits (at most 1 MiB: a 1-D target needs 16 bytes). */
+function allocSlack(shape: readonly number[]): number {
+  return Math.min(3 * 4 * (shape.length >= 2 ? shape[1]! : shape[0] ?? 0) + 64, 1 << 20);
 }
 
 const now = () => (typeof performance !== 'undefined' ? performance.now() : Date.now());
@@ -649,9 +762,6 @@ const yieldToEvents = (): Promise<void> => new Promise(resolve => {
   else g.setTimeout(resolve, 0);
 });
 
-const isShared = (a: TypedArray) => hasSharedMemory && a.buffer instanceof SharedArrayBuffer;
-
-const align8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /**
  * Copies elements [from, from + n) of `src` to byte `at` of `dst` as bytes: a byte view's set() is a

@@ -1,38 +1,47 @@
 // The engine worker's side of the pool protocol, runtime-neutral: Node's worker_threads host
 // (compute/node/worker.ts) and the browser Worker host (compute/browser/worker.ts) wire it up.
 
-import { compileEngine, createEngineSync, type BlockResults, type Engine, type WasmBytes, type WasmModule } from './engine';
+import {
+  compileEngine, createEngineSync, createSharedEngine,
+  type BlockResults, type Engine, type SharedEngine, type WasmBytes, type WasmModule,
+} from './engine';
 import type { LossPlan } from './semantics';
-import type { Tensor, TypedArray } from './types';
+import { MemoryViews, type WasmMemory } from './sharedMemory';
+import type { Tensor, TensorDtype } from './types';
 
 /**
- * Pixels [start, start + len) of image `image` of an [N, C, S] tensor: the worker gathers them into
- * a [1, C, len] tensor in its own engine memory (the pool sends a view of the whole shared tensor
- * rather than gathering, so the gather runs in parallel and lands where the kernel reads).
+ * A tensor in the pool's shared wasm memory, by address: every thread views it through its own
+ * instance (a view posted to another thread would be a different buffer object there).
  */
-export interface PixelGather {
-  readonly image: number;
-  readonly start: number;
-  readonly len: number;
-  readonly C: number;
-  readonly S: number;
-  /** Probability targets are [N, C, S] too and are gathered the same way. */
-  readonly target: boolean;
+export interface TensorRef {
+  readonly dtype: TensorDtype;
+  readonly shape: readonly number[];
+  /** byte address in the shared memory */
+  readonly ptr: number;
+  /** elements from `ptr` the shard reads (a pixel range spans its image's class planes) */
+  readonly length: number;
 }
 
 /** One shard: a self-contained sub-problem cut on block boundaries. */
 export interface ShardRequest {
   readonly plan: LossPlan;
-  /** A copy (transferred) or a view of shared memory (SharedArrayBuffer: no copy at all). */
-  readonly input: Tensor;
-  readonly target: Tensor;
-  readonly gather?: PixelGather;
+  /**
+   * A copy (transfer mode: transferred), a view of the caller's arrays (the calling thread's own
+   * shards) or an address in the shared memory (the workers' shards in shared mode).
+   */
+  readonly input: Tensor | TensorRef;
+  readonly target: Tensor | TensorRef;
+  /** A pixel range read in place: its image's class planes are this many elements apart (ComputeRequest.classStride). */
+  readonly classStride?: number;
 }
 
 /** Pool → worker. */
 export type WorkerRequest =
-  /** Instantiate the engine from a compiled module (preferred) or the wasm bytes. */
-  | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: WasmBytes }
+  /**
+   * Instantiate the engine from a compiled module (preferred) or the wasm bytes; with `memory` (a
+   * shared-memory build), against the pool's shared memory.
+   */
+  | { readonly type: 'init'; readonly module?: WasmModule; readonly bytes?: WasmBytes; readonly memory?: WasmMemory }
   /**
    * Compute shards; one reply for all of them. Without `board`, every shard, in order. With it
    * (shared memory), the shards this worker claims on the board, until none is left.
@@ -43,6 +52,8 @@ export type WorkerRequest =
     /** Post `progress` replies while computing (only when the caller watches progress). */
     readonly progress?: boolean;
     readonly board?: SharedArrayBuffer;
+    /** Shared mode: this worker's range of the shared memory for its block workspace. */
+    readonly workspace?: { readonly ptr: number; readonly bytes: number };
   };
 
 /** Worker → pool. */
@@ -65,7 +76,7 @@ export function createWorkerHandler(post: ReplyPort): (request: WorkerRequest) =
       if (request.type === 'init') {
         const module = request.module ?? (request.bytes ? await compileEngine(request.bytes) : undefined);
         if (!module) throw new Error('init needs a module or the wasm bytes');
-        engine = createEngineSync(module);
+        engine = request.memory ? createSharedEngine(module, new MemoryViews(request.memory)) : createEngineSync(module);
         post({ type: 'ready', kind: engine.kind }, []);
         return;
       }
@@ -99,32 +110,34 @@ export function createWorkerHandler(post: ReplyPort): (request: WorkerRequest) =
  */
 export function computeShards(
   engine: Engine,
-  request: { readonly shards: readonly ShardRequest[]; readonly weight?: Tensor; readonly blockItems: number; readonly wantValues: boolean },
+  request: {
+    readonly shards: readonly ShardRequest[]; readonly weight?: Tensor; readonly blockItems: number; readonly wantValues: boolean;
+    readonly workspace?: { readonly ptr: number; readonly bytes: number };
+  },
   onProgress?: (done: number) => void,
 ): BlockResults[] {
   const results: BlockResults[] = [];
   let before = 0;
   for (const shard of request.shards) {
-    const owned: Tensor[] = [];
-    try {
-      let { input, target } = shard;
-      if (shard.gather) {
-        input = gatherInto(engine, shard.input, shard.gather, owned);
-        if (shard.gather.target) target = gatherInto(engine, shard.target, shard.gather, owned);
-      }
-      const base = before;
-      results.push(engine.computeBlocks({
-        plan: shard.plan, input, target, weight: request.weight, blockItems: request.blockItems, wantValues: request.wantValues,
-        onProgress: onProgress ? done => onProgress(base + done) : undefined,
-      }));
-    } finally {
-      // freed last-in first-out, so the engine's allocation stack shrinks back
-      for (let i = owned.length - 1; i >= 0; i--) engine.free(owned[i]!);
-    }
+    const base = before;
+    results.push(engine.computeBlocks({
+      plan: shard.plan, input: resolve(engine, shard.input), target: resolve(engine, shard.target),
+      weight: request.weight, blockItems: request.blockItems, wantValues: request.wantValues,
+      classStride: shard.classStride, workspace: request.workspace,
+      onProgress: onProgress ? done => onProgress(base + done) : undefined,
+    }));
     before += shard.plan.items;
     onProgress?.(before);
   }
   return results;
+}
+
+/** A shard's tensor as this thread sees it: an address in the shared memory becomes a view of it. */
+function resolve(engine: Engine, t: Tensor | TensorRef): Tensor {
+  if (!('ptr' in t)) return t;
+  const shared = engine as Partial<SharedEngine>;
+  if (!shared.tensorAt) throw new Error('internal: a shared-memory shard sent to an engine with its own memory');
+  return shared.tensorAt(t.ptr, t.shape, t.dtype, t.length);
 }
 
 /**
@@ -174,19 +187,4 @@ function computeClaimed(
     before += request.shards[i]!.plan.items;
   }
   return results;
-}
-
-/** Pixels of one image of an [N, C, S] tensor, copied class row by class row into engine memory. */
-function gatherInto(engine: Engine, src: Tensor, g: PixelGather, owned: Tensor[]): Tensor {
-  // In the source's element type: when it is the plan's (float32 / float64) the engine reads the
-  // tensor in place; otherwise it converts, as for any input.
-  const t = engine.allocTensor([1, g.C, g.len], src.dtype);
-  owned.push(t);
-  const out = t.data as unknown as { set(a: ArrayLike<unknown>, o: number): void };
-  const data = src.data as TypedArray;
-  for (let c = 0; c < g.C; c++) {
-    const from = (g.image * g.C + c) * g.S + g.start;
-    out.set(data.subarray(from, from + g.len) as ArrayLike<unknown>, c * g.len);
-  }
-  return t;
 }

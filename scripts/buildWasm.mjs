@@ -1,16 +1,31 @@
 // Builds the cross-entropy engine's WebAssembly from compute/assembly/index.ts with the pinned
-// AssemblyScript compiler, three ways, into dist/compute/: ce-simd.wasm (SIMD, the default),
-// ce-relaxed.wasm (relaxed SIMD: fused multiply-add, picked where WebAssembly.validate accepts it)
-// and ce-scalar.wasm (no SIMD, for runtimes without it). The output is deterministic: the same
-// source and compiler give the same bytes.
+// AssemblyScript compiler into dist/compute/: ce-simd.wasm (SIMD, the default), ce-relaxed.wasm
+// (relaxed SIMD: fused multiply-add, picked where WebAssembly.validate accepts it), ce-scalar.wasm
+// (no SIMD, for runtimes without it), and the two SIMD builds again on an imported shared memory
+// (ce-simd-shared.wasm, ce-relaxed-shared.wasm) for the worker pool, whose engines all instantiate
+// against one WebAssembly.Memory. The output is deterministic: the same source and compiler give
+// the same bytes.
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+
+/**
+ * An imported shared memory: `threads` is the feature a shared memory needs, and a shared memory
+ * must declare its maximum (65536 pages, 4 GiB: all a 32-bit memory can address; the pool may hand
+ * in a memory with a smaller maximum). The data segments (the kernels' constant tables below
+ * `__heap_base`) stay active: every instance writes the same bytes there when it is instantiated,
+ * which is harmless to instances already running, and nothing else in the module writes memory the
+ * host did not hand it (test/compute/sharedMemory.test.ts checks both). The result globals are
+ * wasm globals, one set per instance.
+ */
+const shared = ['--enable', 'threads', '--importMemory', '--sharedMemory', '--maximumMemory', '65536'];
 
 /** Build name → extra compiler flags. Order matters only for the log line. */
 export const wasmBuilds = {
   'ce-simd.wasm': ['--enable', 'simd'],
   'ce-relaxed.wasm': ['--enable', 'simd', '--enable', 'relaxed-simd'],
   'ce-scalar.wasm': [],
+  'ce-simd-shared.wasm': ['--enable', 'simd', ...shared],
+  'ce-relaxed-shared.wasm': ['--enable', 'simd', '--enable', 'relaxed-simd', ...shared],
 };
 
 export async function buildWasm({ root, production = false }) {

@@ -4,13 +4,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 
-import { createEngine, selectEngineFile, type Engine, type EngineFileName } from '../engine';
+import { createEngine, selectEngineFile, type Engine, type EngineFileName, type SharedEngineFileName } from '../engine';
 
 export interface LoadEngineOptions {
   /** Folder holding the three .wasm builds; default: found from this file or the working directory. */
   readonly wasmDir?: string;
-  /** Force a build (tests run each one). */
-  readonly file?: EngineFileName;
+  /** Force a build (tests run each one); the shared-memory builds only for engineBytes (they import their memory). */
+  readonly file?: EngineFileName | SharedEngineFileName;
 }
 
 /** Folders searched for the .wasm builds: beside a bundle in dist/*, the repo's dist/compute, the cwd's. */
@@ -26,7 +26,7 @@ export function findWasmDir(): string {
   throw new Error(`the engine's wasm is not built (looked in ${candidates.join(', ')}); run \`npm run build\``);
 }
 
-export function engineBytes(options: LoadEngineOptions = {}): { file: EngineFileName; bytes: Uint8Array; path: string } {
+export function engineBytes(options: LoadEngineOptions = {}): { file: EngineFileName | SharedEngineFileName; bytes: Uint8Array; path: string } {
   const dir = options.wasmDir ?? findWasmDir();
   const file = options.file ?? selectEngineFile();
   const path = join(dir, file);

@@ -1,11 +1,13 @@
-// Engine worker pool on Node worker_threads: one wasm instance per worker, the module compiled once.
-// Inputs reach the workers through shared memory (SharedArrayBuffer views, never a copy per shard),
-// and the calling thread computes a share itself unless told not to.
+// Engine worker pool on Node worker_threads: one wasm instance per thread, the module compiled once,
+// every instance on one shared WebAssembly.Memory (the shared-memory build of the chosen engine):
+// inputs are read in place by every thread, and the calling thread computes a share itself unless
+// told not to. Where no shared build can run, workers with their own memories get copies.
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 
-import { compileEngine, type EngineFileName } from '../engine';
+import { compileEngine, selectEngineFile, sharedVariant, type EngineFileName, type SharedEngineFileName } from '../engine';
 import { EnginePool, type WorkerPort } from '../pool';
 import type { WorkerReply } from '../workerCore';
 import { engineBytes, findWasmDir } from './loadEngine';
@@ -15,8 +17,8 @@ export interface NodePoolOptions {
   readonly size?: number;
   /** Folder with the .wasm builds and nodeWorker.js (default: found like loadEngine). */
   readonly wasmDir?: string;
-  /** Force a build. */
-  readonly file?: EngineFileName;
+  /** Force a build (its shared-memory variant is used when there is one). */
+  readonly file?: EngineFileName | SharedEngineFileName;
   /** Passed through to the pool (tests lower it to exercise sharding on small inputs). */
   readonly minParallelElements?: number;
   /** Extra V8 flags for the workers (e.g. relaxed SIMD in Node 20). */
@@ -45,19 +47,28 @@ export function nodeWorkerPort(script: string, execArgv?: string[]): WorkerPort 
     },
     terminate: () => {
       terminating = true;
-      void worker.terminate();
+      // settles once the thread has stopped (the pool then reuses its workspace)
+      return worker.terminate();
     },
   };
 }
 
 export async function createNodePool(options: NodePoolOptions = {}): Promise<EnginePool> {
   const dir = options.wasmDir ?? findWasmDir();
-  const { bytes } = engineBytes({ wasmDir: dir, file: options.file });
-  const module = await compileEngine(bytes);
+  const file = options.file ?? selectEngineFile();
   const script = join(dir, 'nodeWorker.js');
-  return new EnginePool({
+  const common = {
     factory: () => nodeWorkerPort(script, options.execArgv),
-    size: options.size ?? availableParallelism(), module, minParallelElements: options.minParallelElements,
-    shared: true, callerComputes: options.callerComputes ?? true,
-  });
+    size: options.size ?? availableParallelism(), minParallelElements: options.minParallelElements,
+  };
+  // The shared-memory build of the same kernels, where it exists and this Node validates it.
+  const sharedFile = typeof SharedArrayBuffer === 'function' ? sharedVariant(file) : undefined;
+  const sharedPath = sharedFile && join(dir, sharedFile);
+  const sharedBytes = sharedPath && existsSync(sharedPath) ? readFileSync(sharedPath) : undefined;
+  const sharedModule = sharedBytes && await compileEngine(sharedBytes).catch(() => undefined);
+  if (sharedModule) return new EnginePool({ ...common, module: sharedModule, shared: true, callerComputes: options.callerComputes ?? true });
+  if (file.endsWith('-shared.wasm')) throw new Error(`${file} is not built or does not validate in this Node`);
+  // No shared build here (the scalar engine): workers with their own memories, sent copies.
+  const module = await compileEngine(engineBytes({ wasmDir: dir, file: file as EngineFileName }).bytes);
+  return new EnginePool({ ...common, module, shared: false, callerComputes: false });
 }

@@ -150,7 +150,7 @@ describe('engine pool, shared memory (worker_threads)', () => {
 
   it('sends one compute request per worker per evaluation', async () => {
     const dir = findWasmDir();
-    const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd.wasm' }).bytes);
+    const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd-shared.wasm' }).bytes);
     const { state, factory } = countingFactory(join(dir, 'nodeWorker.js'));
     const pool = new EnginePool({ factory, size: 3, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
@@ -210,7 +210,7 @@ describe('engine pool, shared memory (worker_threads)', () => {
 
   it('a worker crash mid-run rejects with an error naming it, and the pool recovers', async () => {
     const dir = findWasmDir();
-    const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd.wasm' }).bytes);
+    const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd-shared.wasm' }).bytes);
     const crashing = crashingWorkerScript(join(dir, 'nodeWorker.js'));
     let made = 0;
     // the first worker crashes on its first request; its replacement is a normal one
