@@ -427,36 +427,40 @@ export class EnginePool {
         if (slot.isReady) post();
         else slot.ready.then(post, fail);
       });
-      // The calling thread: copy ahead for the workers, else take a shard from the back.
-      const lookahead = caller ? 2 * active : shards.length;
+      // The calling thread copies every shard of a plain input into the shared memory, front first
+      // and notifying as it goes (a copy outruns the workers' kernels, so they hardly wait), then
+      // takes shards from the back and computes them in place too: staging a shard costs the same
+      // copy, and copying ahead of the workers a few shards at a time made them wait for it.
+      const requestFor = (i: number): ShardRequest =>
+        active > 0 && (!staged || i < Atomics.load(board, BOARD.COPIED)) ? requests[i]! : viewShard(shards[i]!, input, target);
       void (async () => {
         let lastYield = now();
         for (;;) {
           if (settled()) return;
-          const s = Atomics.load(board, BOARD.FRONT_BACK);
-          const front = s & 0xffff, back = s >>> 16;
-          const copied = Atomics.load(board, BOARD.COPIED);
-          if (copied < back && copied < front + lookahead) {
-            staged!.copy(copied);
-            Atomics.store(board, BOARD.COPIED, copied + 1);
-            Atomics.notify(board, BOARD.COPIED);
-            continue;
-          }
-          // all shards taken and every worker's copied (or, dispatching only, all copied)
-          if (!caller || front >= back) break;
-          if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
-          const i = back - 1;
-          // Between shards, every millisecond or so: let replies, progress and an abort through (and
-          // a starting worker's ready message). Not after every shard: a turn of the event loop
-          // costs more than a small shard.
+          // Every millisecond or so, between copies and between shards: let replies, progress and
+          // an abort through (and a starting worker's ready message). Not after every shard: a turn
+          // of the event loop costs more than a small shard.
           if (now() - lastYield >= YIELD_MS) {
             await yieldToEvents();
             lastYield = now();
             if (settled()) return;
           }
+          const s = Atomics.load(board, BOARD.FRONT_BACK);
+          const front = s & 0xffff, back = s >>> 16;
+          const copied = Atomics.load(board, BOARD.COPIED);
+          if (copied < back) {
+            staged!.copy(copied);
+            Atomics.store(board, BOARD.COPIED, copied + 1);
+            Atomics.notify(board, BOARD.COPIED);
+            continue;
+          }
+          // every shard taken (or, dispatching only, all copied)
+          if (!caller || front >= back) break;
+          if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
+          const i = back - 1;
           const before = doneBy[active]!;
           results[i] = computeShards(caller, {
-            shards: [viewShard(shards[i]!, input, target)], weight, blockItems: B, wantValues,
+            shards: [requestFor(i)], weight, blockItems: B, wantValues,
           }, report ? d => { doneBy[active] = before + d; report(); } : undefined)[0];
         }
         oneDone();
@@ -590,13 +594,12 @@ export class EnginePool {
     const perShard = Math.max(1, Math.ceil(nBlocks / want), pixelRanges || plan.layout === 'rows' ? 1 : Math.ceil(S / B));
     const shards: Shard[] = [];
     const isProb = plan.kind === 'prob';
-    const base = { fullS: S };
     if (plan.layout === 'rows') {
       for (let b = 0; b < nBlocks; b += perShard) {
         const r0 = b * B, r1 = Math.min(plan.N, (b + perShard) * B);
         const n = r1 - r0;
         shards.push({
-          ...base, index: shards.length, plan: { ...plan, N: n, items: n, itemShape: [n] },
+          fullS: S, index: shards.length, plan: { ...plan, N: n, items: n, itemShape: [n] },
           inputShape: [n, C], input: [r0 * C, r1 * C],
           targetShape: isProb ? [n, C] : [n], target: isProb ? [r0 * C, r1 * C] : [r0, r1],
           items: n, itemOffset: r0, blocks: Math.ceil(n / B),
@@ -611,7 +614,7 @@ export class EnginePool {
         const n1 = Math.min(plan.N, n0 + images);
         const n = n1 - n0;
         shards.push({
-          ...base, index: shards.length, plan: { ...plan, N: n, items: n * S, itemShape: [n, S] },
+          fullS: S, index: shards.length, plan: { ...plan, N: n, items: n * S, itemShape: [n, S] },
           inputShape: [n, C, S], input: [n0 * C * S, n1 * C * S],
           targetShape: isProb ? [n, C, S] : [n, S], target: isProb ? [n0 * C * S, n1 * C * S] : [n0 * S, n1 * S],
           items: n * S, itemOffset: n0 * S, blocks: n * perImage,
@@ -624,7 +627,7 @@ export class EnginePool {
         const p0 = b * B, p1 = Math.min(S, (b + perShard) * B);
         const len = p1 - p0;
         shards.push({
-          ...base, index: shards.length, plan: { ...plan, N: 1, S: len, items: len, itemShape: [1, len] },
+          fullS: S, index: shards.length, plan: { ...plan, N: 1, S: len, items: len, itemShape: [1, len] },
           inputShape: [1, C, len], input: [0, C * len],
           targetShape: isProb ? [1, C, len] : [1, len], target: isProb ? [0, C * len] : [image * S + p0, image * S + p1],
           items: len, itemOffset: image * S + p0, pixelRange: { image, start: p0, len }, blocks: Math.ceil(len / B),
