@@ -173,6 +173,9 @@ export const SQUEEZE_TFJS = 'TL3022';
 export const TRANSPOSE_TFJS = 'TL3023';
 export const VIEW_STRIDES = 'TL3024';
 export const CAT_ZERO_DIM = 'TL3025';
+export const BMM_MISMATCH = 'TL3026';
+export const MM_NOT_MATRIX = 'TL3027';
+export const BMM_NOT_3D = 'TL3028';
 
 /** `[2, 3]` with dims printed in the user's own names. */
 export function listText(dims: readonly Dim[]): string {
