@@ -186,7 +186,7 @@ export function selectEngineFile(validate: (bytes: Uint8Array) => boolean = b =>
 /** A module importing one shared memory (`env.memory`, 1 to 1 pages): validates where wasm threads are. */
 const THREADS_PROBE = new Uint8Array([
   0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
-  2, 0x0f, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 3, 1, 1,
+  2, 0x10, 1, 3, 0x65, 0x6e, 0x76, 6, 0x6d, 0x65, 0x6d, 0x6f, 0x72, 0x79, 2, 3, 1, 1,
 ]);
 
 /**
