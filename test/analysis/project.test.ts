@@ -161,6 +161,28 @@ function step(logits: any, masks: any) {
     expect(d.related.map(x => [x.message, text.slice(x.range.start, x.range.end)])).toContainEqual(['`N` was bound here', 'N']);
   });
 
+  it('offers to transpose the right operand of a matmul that needs it (attention without k.T)', () => {
+    const text = `import { torch } from 'js-pytorch';
+const q = torch.randn([2, 8, 16, 64]);
+const k = torch.randn([2, 8, 16, 64]);
+const s = q.matmul(k);
+const w = torch.randn([10, 64]);
+const y = torch.randn([4, 64]).matmul(w);
+const z = torch.randn([4, 64]).matmul(torch.randn([32, 10]));
+`;
+    const r = analyzeText('/attn.ts', text);
+    expect(r.diagnostics.map(d => d.code)).toEqual(['TL3026', 'TL3003', 'TL3003']);
+    const [attn, weight, neither] = r.diagnostics;
+    for (const d of [attn!, weight!]) {
+      const fix = d.fixes.find(f => f.isPreferred)!;
+      expect(fix.title).toBe('Transpose the right operand: .transpose(-2, -1)');
+      expect(fix.edits).toEqual([{ fileName: '/attn.ts', range: { start: d.range.end, end: d.range.end }, newText: '.transpose(-2, -1)' }]);
+    }
+    expect(text.slice(attn!.range.start, attn!.range.end)).toBe('k');
+    // [32, 10] transposed is [10, 32]: no better, so no fix
+    expect(neither!.fixes).toEqual([]);
+  });
+
   it('offers an annotation matching the inferred shape on unannotated declarations', () => {
     const text = `import { torch } from 'js-pytorch';\nconst x = torch.zeros([8, 3]);\nconst y = torch.zeros([8, 3]); // @shape [N, 3]\n`;
     const r = analyzeText('/a.ts', text);

@@ -5,7 +5,7 @@ import type { TensorValue, Value } from '../values';
 import { broadcastDims, promote } from './elementwise';
 import {
   asBool, asTensor, BMM_MISMATCH, BMM_NOT_3D, BROADCAST_TORCH, MATMUL_TFJS, MATMUL_TORCH, MM_NOT_MATRIX, rankOf, tensorOf, tfjsShapeText,
-  type OpCall, type OpContext, type OpEntry,
+  type OpArg, type OpCall, type OpContext, type OpEntry, type OpFix,
 } from './types';
 
 function dimsOf(t: TensorValue | undefined): Dim[] | undefined {
@@ -37,6 +37,10 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
   const k2 = db.length === 1 ? db[0] : db[db.length - 2];
   const inner = compareDims(k1, k2);
   const dims = symNames([...da, ...db]);
+  // When the right operand's last dim is the one the left needs, it was meant transposed (attention's
+  // `q.matmul(k)`, a weight stored [out, in]): offer `.transpose(-2, -1)`.
+  const right = subject === 'self' ? call.self : call.args[0];
+  const fixes = right && db.length >= 2 && compareDims(k1, db[db.length - 1]) === 'equal' ? [transposeFix(right)] : undefined;
   if (db.length >= 3) {
     const batch = broadcastDims(da.slice(0, -2), db.slice(0, -2));
     if ('conflict' in batch) {
@@ -45,7 +49,7 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
     }
     if (inner === 'different') {
       const B = product(batch.dims);
-      if (B.kind !== 'unknown') ctx.report({ code: BMM_MISMATCH, args: [formatDim(B), formatDim(k1), formatDim(B), formatDim(k2)], subject, dims }, call);
+      if (B.kind !== 'unknown') ctx.report({ code: BMM_MISMATCH, args: [formatDim(B), formatDim(k1), formatDim(B), formatDim(k2)], subject, dims }, call, fixes);
       return tensorOf(undefined, dtype);
     }
     return tensorOf({ dims: [...batch.dims, ...(da.length > 1 ? [da[da.length - 2]] : []), db[db.length - 1]] }, dtype);
@@ -53,7 +57,7 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
   if (inner === 'different') {
     if (db.length === 2) {
       const rows = da.length === 1 ? constDim(1) : product(da.slice(0, -1));
-      ctx.report({ code: MATMUL_TORCH, args: [mat(rows, k1), mat(db[0], db[1])], subject, dims }, call);
+      ctx.report({ code: MATMUL_TORCH, args: [mat(rows, k1), mat(db[0], db[1])], subject, dims }, call, fixes);
     }
     return tensorOf(undefined, dtype);
   }
@@ -61,6 +65,21 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
   if (da.length === 1) return tensorOf({ dims: [db[db.length - 1]] }, dtype);
   if (db.length === 1) return tensorOf({ dims: da.slice(0, -1) }, dtype);
   return tensorOf({ dims: [...da.slice(0, -1), db[1]] }, dtype);
+}
+
+/** `.transpose(-2, -1)` after an operand, in parentheses when its text is not a postfix chain (`a + b`). */
+function transposeFix(arg: OpArg): OpFix {
+  let depth = 0;
+  let bare = true;
+  for (const ch of arg.text) {
+    if ('([{'.includes(ch)) depth++;
+    else if (')]}'.includes(ch)) depth--;
+    else if (depth === 0 && /[\s+\-*/%?:<>=&|!,]/.test(ch)) { bare = false; break; }
+  }
+  const text = '.transpose(-2, -1)';
+  return bare
+    ? { title: `Transpose the right operand: ${text}`, range: { start: arg.range.end, end: arg.range.end }, newText: text }
+    : { title: `Transpose the right operand: ${text}`, range: arg.range, newText: `(${arg.text})${text}` };
 }
 
 /** torch `mm(self, mat2)`: 2-D only (`self must be a matrix`), then as matmul's mm. */
