@@ -1,8 +1,10 @@
 // Engine worker pool for the browser (the loss panel's webview): Web Workers made by a caller-supplied
 // factory (a webview builds them from a Blob URL), each instantiating the engine module it is sent.
-// A VS Code webview is not cross-origin isolated, so there is no SharedArrayBuffer: shards are copied
-// and transferred. A cross-origin-isolated page gets the shared-memory pool (compute/pool.ts).
-import type { WasmBytes, WasmModule } from '../engine';
+// A VS Code webview is not cross-origin isolated, so there is no SharedArrayBuffer: it passes an
+// ordinary build, and shards are copied and transferred. A cross-origin-isolated page that passes a
+// shared-memory build (selectSharedEngineFile) gets the shared-memory pool (compute/pool.ts): every
+// worker instantiates it on one shared memory and reads the input in place.
+import { importsMemory, type WasmBytes, type WasmModule } from '../engine';
 import { EnginePool, type WorkerPort } from '../pool';
 import type { WorkerReply } from '../workerCore';
 
@@ -19,15 +21,14 @@ export interface BrowserPoolOptions {
   readonly factory: () => BrowserWorker;
   /** Workers; default navigator.hardwareConcurrency (at most 8). */
   readonly size?: number;
-  /** The engine: a compiled module (posted to each worker, compiled once) or its bytes (copied to each). */
+  /**
+   * The engine: a compiled module (posted to each worker, compiled once) or its bytes (copied to
+   * each). A compiled shared-memory build (ce-*-shared.wasm) makes a shared-memory pool, which needs
+   * a cross-origin-isolated page (the only way a page gets SharedArrayBuffer).
+   */
   readonly module?: WasmModule;
   readonly bytes?: WasmBytes;
   readonly minParallelElements?: number;
-  /**
-   * Shard inputs as views of shared memory, claimed by the workers (see compute/pool.ts); default:
-   * whether the page is cross-origin isolated (the only way a page gets SharedArrayBuffer).
-   */
-  readonly shared?: boolean;
 }
 
 export function createBrowserPool(options: BrowserPoolOptions): EnginePool {
@@ -48,6 +49,6 @@ export function createBrowserPool(options: BrowserPoolOptions): EnginePool {
     factory, size: options.size ?? Math.min(8, Math.max(1, cores)), module: options.module, bytes: options.bytes,
     minParallelElements: options.minParallelElements,
     // the page's own thread stays free for its UI: it dispatches, the workers compute
-    shared: options.shared ?? (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true,
+    shared: options.module !== undefined && importsMemory(options.module),
   });
 }

@@ -1,7 +1,8 @@
 // The browser pool on a cross-origin-isolated page (COOP + COEP headers): SharedArrayBuffer exists,
-// so the pool shares the input with its Blob-URL workers instead of transferring copies, and the
-// workers claim shards on the atomic board. Same bits as one engine, progress, cancellation. (A VS
-// Code webview is not isolated: browserPool.test.ts covers the transfer path it takes.)
+// so with the shared-memory build every Blob-URL worker instantiates the engine on one shared wasm
+// memory, reads the input in place (allocShared) or from one copy, and claims shards on the atomic
+// board. Same bits as one engine, progress, cancellation; an ordinary build on the same page takes
+// the transfer path. (A VS Code webview is not isolated: browserPool.test.ts covers that path.)
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { haveChromium, openEnginePage } from './enginePage';
@@ -19,11 +20,11 @@ describe.skipIf(!haveChromium)('engine pool with shared memory in headless Chrom
       origin: ORIGIN,
       title: 'isolated engine',
       pageSource: `
-        import { createEngine, compileEngine } from './compute/engine';
+        import { createEngine, compileEngine, selectSharedEngineFile } from './compute/engine';
         import { createBrowserPool } from './compute/browser/pool';
-        (globalThis as any).engineApi = { createEngine, compileEngine, createBrowserPool };
+        (globalThis as any).engineApi = { createEngine, compileEngine, createBrowserPool, selectSharedEngineFile };
       `,
-      wasm: ['ce-simd.wasm'],
+      wasm: ['ce-simd.wasm', 'ce-simd-shared.wasm'],
       headers: ISOLATION,
     }));
   }, 120_000);
@@ -36,6 +37,7 @@ describe.skipIf(!haveChromium)('engine pool with shared memory in headless Chrom
     const out = await page.evaluate(async origin => {
       const api = (globalThis as any).engineApi;
       const module = await api.compileEngine(await (await fetch(`${origin}/ce-simd.wasm`)).arrayBuffer());
+      const sharedModule = await api.compileEngine(await (await fetch(`${origin}/ce-simd-shared.wasm`)).arrayBuffer());
       const engine = await api.createEngine({ module });
       const workerText = await (await fetch(`${origin}/worker.js`)).text();
       const url = URL.createObjectURL(new Blob([workerText], { type: 'text/javascript' }));
@@ -47,7 +49,7 @@ describe.skipIf(!haveChromium)('engine pool with shared memory in headless Chrom
         (w as any).postMessage = (m: any, t: any) => { if (m?.type === 'compute') computes++; post(m, t); };
         return w;
       };
-      const pool = api.createBrowserPool({ factory, size: 2, module, minParallelElements: 0 });
+      const pool = api.createBrowserPool({ factory, size: 2, module: sharedModule, minParallelElements: 0 });
       let seed = 11;
       const rand = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 2 ** 32; };
       const results: unknown[] = [];
@@ -81,9 +83,28 @@ describe.skipIf(!haveChromium)('engine pool with shared memory in headless Chrom
       const after = await pool.crossEntropy({ dtype: 'float32', shape: [300, 7], data: new Float32Array(2100) },
         { dtype: 'int64', shape: [300], data: new BigInt64Array(300) });
       pool.terminate();
-      return { isolated: (globalThis as any).crossOriginIsolated, results, cancelled, after: after.loss };
+      // an ordinary build on the same page: workers with their own memories, sent copies
+      const transfer = api.createBrowserPool({ factory, size: 2, module, minParallelElements: 0 });
+      // 16 images of one block each: eight shards, four per worker
+      const shape = [16, 5, 50, 50];
+      const tx = { dtype: 'float32', shape, data: Float32Array.from({ length: 200_000 }, () => (rand() - 0.5) * 10) };
+      const tt = { dtype: 'int64', shape: [16, 50, 50], data: BigInt64Array.from({ length: 40_000 }, () => BigInt(Math.floor(rand() * 5))) };
+      const before = computes;
+      const viaTransfer = (await transfer.crossEntropy(tx, tt)).loss;
+      const transferRequests = computes - before;
+      transfer.terminate();
+      return {
+        isolated: (globalThis as any).crossOriginIsolated, results, cancelled, after: after.loss,
+        sharedFile: api.selectSharedEngineFile(), sharedData: x.data.buffer instanceof SharedArrayBuffer,
+        viaTransfer, single: engine.crossEntropy(tx, tt).loss, transferRequests,
+      };
     }, ORIGIN);
     expect(out.isolated).toBe(true);
+    expect(out.sharedFile).toMatch(/^ce-(relaxed|simd)-shared\.wasm$/);
+    expect(out.sharedData).toBe(true);
+    expect(out.viaTransfer).toBe(out.single);
+    // transfer mode: a request per shard (four per worker), not one per worker
+    expect(out.transferRequests).toBe(8);
     expect(out.cancelled).toBe('CancelledError');
     expect(out.after).toBeCloseTo(Math.log(7), 5);
     const rows = out.results as { single: number | null; pooled: number | null; sameValues: boolean; lastProgress: number; items: number; requests: number; sharedBuffer: boolean }[];
