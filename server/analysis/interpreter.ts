@@ -1393,6 +1393,9 @@ export class Interpreter implements OpContext {
         return this.callSignature(uf.fn as SignatureFunction, args);
       }
     }
+    if (e.callee.kind === 'member' && e.callee.object.kind === 'name' && e.callee.object.name === 'Math' && !env.lookup('Math')) {
+      return this.mathCall(e.callee.property, this.args(e.args, env));
+    }
     if (e.callee.kind === 'member') {
       const obj = this.eval(e.callee.object, env);
       const name = e.callee.property;
@@ -1404,6 +1407,21 @@ export class Interpreter implements OpContext {
     const args = this.args(e.args, env);
     if (callee.kind === 'lib') return this.callLibrary(callee, args, callArg);
     return this.callCallable(callee, args, callArg);
+  }
+
+  /**
+   * `Math.sqrt(HEAD_SIZE)` and friends: always a number (so `scores.div(Math.sqrt(d))` keeps its
+   * shape), folded when every argument is a known number (`Math.floor(28 / 2)` is the dim 14).
+   */
+  private mathCall(name: string, args: readonly CallArg[]): Value {
+    const fn = (Math as unknown as Record<string, unknown>)[name];
+    if (typeof fn !== 'function') return UNKNOWN_VALUE;
+    const known = args.map(a => a.value.kind === 'number' && a.value.dim.kind === 'const' ? a.value.dim.value : undefined);
+    if (name !== 'random' && known.every(v => v !== undefined)) {
+      const r = (fn as (...xs: number[]) => number)(...(known as number[]));
+      if (Number.isFinite(r)) return { kind: 'number', dim: constDim(r), float: !Number.isInteger(r) };
+    }
+    return numberValue(UNKNOWN_DIM);
   }
 
   private callMethod(obj: Value, objArg: CallArg, name: string, args: readonly CallArg[], call: CallArg, nameRange: TextRange): Value {
