@@ -92,9 +92,10 @@ export async function ourContestants(root: string, cores: number, log: (line: st
   });
   if (cores > 1) {
     if (existsSync(join(root, 'dist', 'compute', 'nodeWorker.js'))) {
-      // The pool: the calling thread and cores - 1 worker_threads (each with its own instance) split
-      // the blocks and the shards' f64 partials are summed in a fixed order. End to end, the workers'
-      // shards are copied once into shared memory (the caller's share is read in place).
+      // The pool: the calling thread and cores - 1 worker_threads, each with its own instance on one
+      // shared wasm memory, split the blocks and the shards' f64 partials are summed in a fixed order.
+      // End to end, the calling thread copies the caller's arrays into that memory once, ahead of
+      // the workers, and every thread reads them there in place.
       const pool = await createNodePool({ size: cores, wasmDir: join(root, 'dist', 'compute') });
       out.push({
         contestant: {
@@ -105,9 +106,16 @@ export async function ourContestants(root: string, cores: number, log: (line: st
         },
         close: async () => pool.terminate(),
       });
-      // Inputs written straight into shared memory (pool.allocShared): every thread reads its share
-      // where it lies, no copy by the caller.
+      // Inputs written straight into the pool's shared wasm memory (pool.allocShared): every thread
+      // reads its share where it lies, no copy at all.
       let shared: { d: CeData; input: Tensor; target: Tensor } | undefined;
+      const releaseShared = () => {
+        if (shared) {
+          pool.free(shared.input);
+          pool.free(shared.target);
+          shared = undefined;
+        }
+      };
       out.push({
         contestant: {
           name: `tensor-lens ×${cores} (worker pool, zero-copy input)`,
@@ -115,6 +123,7 @@ export async function ourContestants(root: string, cores: number, log: (line: st
           kind: 'ours',
           run: async d => {
             if (shared?.d !== d) {
+              releaseShared();
               const input = pool.allocShared(d.shape);
               const target = pool.allocShared([d.shape[0]!, ...d.shape.slice(2)], 'int32');
               (input.data as Float32Array).set(d.x);
@@ -123,9 +132,9 @@ export async function ourContestants(root: string, cores: number, log: (line: st
             }
             return (await pool.crossEntropy(shared.input, shared.target, { int32Targets: true })).loss!;
           },
-          release: () => { shared = undefined; },
+          release: releaseShared,
         },
-        close: async () => { shared = undefined; },
+        close: async () => releaseShared(),
       });
     } else {
       log('skipped: our worker pool: dist/compute/nodeWorker.js is not built (npm run build)');

@@ -7,13 +7,13 @@
 // - shared (a shared-memory build: Node worker_threads; a cross-origin-isolated page): every
 //   instance, the calling thread's too, runs on ONE shared WebAssembly.Memory the pool owns
 //   (compute/sharedMemory.ts). An input from `allocShared` already lies there; a plain array is
-//   copied there once, only the shards the workers take, by the calling thread just ahead of them.
-//   A shard is then an address: every thread's kernels read it in place (a pixel range of an image
-//   too, with the image's class stride), with no copy per thread. Each worker gets one request
-//   naming every shard and its own workspace range, and sends one reply. Threads claim shards on an
-//   atomic board as they get free, the calling thread from the back (reading the caller's arrays
-//   directly), so the split balances itself; the caller yields between shards so that cancellation
-//   and progress still get through. Only the calling thread allocates in the shared memory.
+//   copied there once, by the calling thread, shard by shard just ahead of the workers. A shard is
+//   then an address: every thread's kernels read it in place (a pixel range of an image too, with
+//   the image's class stride), with no copy per thread. Each worker gets one request naming every
+//   shard and its own workspace range, and sends one reply. Threads claim shards on an atomic board
+//   as they get free, the calling thread from the back, so the split balances itself; the caller
+//   yields between shards so that cancellation and progress still get through. Only the calling
+//   thread allocates in the shared memory.
 // - transfer (browser webviews, which are not cross-origin isolated, and runtimes without a shared
 //   build): each worker has its own memory; each shard is copied out and transferred to the next
 //   free worker, four shards per worker, as they finish.
@@ -337,9 +337,9 @@ export class EnginePool {
   /**
    * Shared mode: one request per worker naming every shard by its address in the shared memory, one
    * reply each. Threads take shards from a claim board (workerCore.ts BOARD) as they get free:
-   * workers from the front, the calling thread from the back, reading the caller's arrays directly.
-   * An input that is not in the shared memory yet is copied there by the calling thread a few
-   * shards ahead of the workers, so they start after one shard's copy rather than after all of it.
+   * workers from the front, the calling thread from the back. An input that is not in the shared
+   * memory yet is copied there by the calling thread, shard by shard from the front, so the workers
+   * start after one shard's copy rather than after all of it.
    */
   private async computeShared(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
