@@ -22,8 +22,8 @@
 
 import { DTYPE_SIZE, viewElements } from './dtypes';
 import {
-  createSharedEngine, importsMemory, workspaceBytes,
-  type BlockResults, type SharedEngine, type WasmBytes, type WasmModule,
+  createEngineSync, createSharedEngine, importsMemory, workspaceBytes,
+  type BlockResults, type Engine, type SharedEngine, type WasmBytes, type WasmModule,
 } from './engine';
 import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
@@ -60,7 +60,8 @@ export interface PoolOptions {
   readonly bytes?: WasmBytes;
   /**
    * Inputs with fewer logits than this go to one thread in one shard (that input then never leaves
-   * a computing caller's thread). Default: MIN_PARALLEL_SHARED in shared mode, 2^18 in transfer mode.
+   * a computing caller's thread). Default with a computing caller: 2^20 for an input in the shared
+   * memory, 2^22 for one that must be copied there (MIN_PARALLEL_*); else 2^18.
    */
   readonly minParallelElements?: number;
   /**
@@ -74,6 +75,13 @@ export interface PoolOptions {
    * Needs `module` and `shared`.
    */
   readonly callerComputes?: boolean;
+  /**
+   * With `callerComputes`: an ordinary build of the same kernels, for an input outside the shared
+   * memory that the calling thread computes alone (below minParallelElements). Its staging copies
+   * go to memory that is not shared, which V8 copies into about 1.2x faster than a shared one
+   * (whose copies are word-by-word relaxed atomics).
+   */
+  readonly localModule?: WasmModule;
 }
 
 export interface RunOptions {
@@ -136,9 +144,16 @@ const PIECES = 4;
 const SHARED_PIECES = 8;
 const SHARD_MIN_ELEMENTS = 1 << 18;
 /**
- * Shared mode's default minParallelElements. FIXME: measured value pending (see docs/performance.md).
+ * Shared mode's default minParallelElements with a computing caller: for an input already in the
+ * shared memory (allocShared), and for one the calling thread must copy there first. Measured on 2
+ * cores, interleaved (median of 21), the calling thread and one worker against the calling thread
+ * alone: in place, [1024, 1000] (1.0M logits) ran 0.7x, [131072, 10] (1.3M) 1.3x, [4096, 1000]
+ * 1.2x; copied, the copy (about 10 GB/s into a shared buffer while the worker reads) limits the
+ * gain: [2048, 1000] ran 0.93x, [262144, 10] (2.6M) and [4096, 1000] 0.9-1.15x from run to run,
+ * [512, 32000] (16M) 1.25x.
  */
-const MIN_PARALLEL_SHARED = 1 << 20;
+const MIN_PARALLEL_IN_PLACE = 1 << 20;
+const MIN_PARALLEL_COPIED = 1 << 22;
 /** How long the calling thread computes between turns of the event loop. */
 const YIELD_MS = 1;
 
@@ -159,6 +174,8 @@ export class EnginePool {
   private space?: Space;
   /** The calling thread's engine (callerComputes), instantiated on first use. */
   private local?: SharedEngine;
+  /** The calling thread's engine with its own memory (localModule), instantiated on first use. */
+  private localPrivate?: Engine;
   /** Where plain inputs are copied for the workers, in the shared memory; reused (replaced when too small). */
   private staging?: { ptr: number; bytes: number };
 
@@ -176,6 +193,7 @@ export class EnginePool {
     } else if (options.module && importsMemory(options.module)) {
       throw new RangeError('a shared-memory build needs a shared-memory pool (shared: true)');
     }
+    if (options.localModule && importsMemory(options.localModule)) throw new RangeError('localModule must be an ordinary build');
     this.options = options;
     this.shared = !!options.shared;
     this.callerComputes = !!options.callerComputes;
@@ -247,6 +265,7 @@ export class EnginePool {
     this.space = undefined;
     this.staging = undefined;
     this.local = undefined;
+    this.localPrivate = undefined;
   }
 
   /** Ends the workers (a failed or cancelled evaluation: one may be mid-shard); new ones start on next use. */
@@ -347,7 +366,15 @@ export class EnginePool {
     const B = blockItems(plan.C);
     const threads = this.options.size;
     const space = this.sharedSpace();
-    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? MIN_PARALLEL_SHARED : 1 << 18));
+    const isProb = plan.kind === 'prob';
+    // Where the input already lies in the shared memory (probability targets are addressed like the
+    // input, with one class stride for both: in place together or copied together).
+    let inputAt = addressIn(space.views, input, plan.C);
+    let targetAt = addressIn(space.views, target, isProb ? plan.C : 0);
+    if (isProb && (inputAt === undefined) !== (targetAt === undefined)) inputAt = targetAt = undefined;
+    const minParallel = this.options.minParallelElements
+      ?? (!this.callerComputes ? 1 << 18 : inputAt !== undefined ? MIN_PARALLEL_IN_PLACE : MIN_PARALLEL_COPIED);
+    const small = plan.N * plan.C * plan.S < minParallel;
     const caller = this.callerComputes ? (this.local ??= createSharedEngine(this.options.module!, space.views, space.heap)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the
@@ -360,11 +387,6 @@ export class EnginePool {
     const results: (BlockResults | undefined)[] = new Array(shards.length);
     // one shard (a small input) on a computing caller: no worker, no message
     const active = caller && shards.length <= 1 ? 0 : Math.min(workers, shards.length);
-    const isProb = plan.kind === 'prob';
-    let inputAt = active > 0 ? addressIn(space.views, input, plan.C) : undefined;
-    let targetAt = active > 0 ? addressIn(space.views, target, isProb ? plan.C : 0) : undefined;
-    // Probability targets are addressed like the input (one class stride for both): in place together or copied together.
-    if (isProb && (inputAt === undefined) !== (targetAt === undefined)) inputAt = targetAt = undefined;
     const staged = active > 0 && (inputAt === undefined || targetAt === undefined)
       ? this.stage(space, shards, input, target, inputAt === undefined, targetAt === undefined) : undefined;
     const board = new Int32Array(new SharedArrayBuffer(BOARD.WORDS * 4));
@@ -433,6 +455,9 @@ export class EnginePool {
       // copy, and copying ahead of the workers a few shards at a time made them wait for it.
       const requestFor = (i: number): ShardRequest =>
         active > 0 && (!staged || i < Atomics.load(board, BOARD.COPIED)) ? requests[i]! : viewShard(shards[i]!, input, target);
+      // alone on an input outside the shared memory: the engine with its own memory, when there is one
+      const own = active === 0 && inputAt === undefined && this.options.localModule
+        ? (this.localPrivate ??= createEngineSync(this.options.localModule)) : caller;
       void (async () => {
         let lastYield = now();
         for (;;) {
@@ -459,7 +484,7 @@ export class EnginePool {
           if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
           const i = back - 1;
           const before = doneBy[active]!;
-          results[i] = computeShards(caller, {
+          results[i] = computeShards(own!, {
             shards: [requestFor(i)], weight, blockItems: B, wantValues,
           }, report ? d => { doneBy[active] = before + d; report(); } : undefined)[0];
         }

@@ -66,7 +66,11 @@ export async function createNodePool(options: NodePoolOptions = {}): Promise<Eng
   const sharedPath = sharedFile && join(dir, sharedFile);
   const sharedBytes = sharedPath && existsSync(sharedPath) ? readFileSync(sharedPath) : undefined;
   const sharedModule = sharedBytes && await compileEngine(sharedBytes).catch(() => undefined);
-  if (sharedModule) return new EnginePool({ ...common, module: sharedModule, shared: true, callerComputes: options.callerComputes ?? true });
+  if (sharedModule) {
+    // the ordinary build too, for what the calling thread computes alone from the caller's arrays
+    const localModule = file.endsWith('-shared.wasm') ? undefined : await compileEngine(engineBytes({ wasmDir: dir, file }).bytes);
+    return new EnginePool({ ...common, module: sharedModule, localModule, shared: true, callerComputes: options.callerComputes ?? true });
+  }
   if (file.endsWith('-shared.wasm')) throw new Error(`${file} is not built or does not validate in this Node`);
   // No shared build here (the scalar engine): workers with their own memories, sent copies.
   const module = await compileEngine(engineBytes({ wasmDir: dir, file: file as EngineFileName }).bytes);
