@@ -133,6 +133,8 @@ interface Slot {
   kind?: string;
   /** Shared mode: the worker's workspace range in the shared memory. */
   workspace?: { ptr: number; bytes: number };
+  /** The worker failed (crashed, exited) outside an evaluation: replaced on next use. */
+  failed?: boolean;
 }
 
 /**
@@ -308,6 +310,8 @@ export class EnginePool {
   }
 
   private queue: Promise<void> = Promise.resolve();
+  /** Numbers the shared-mode evaluations: a reply to an earlier one (see computeShared) is ignored. */
+  private evaluations = 0;
 
   /** Transfer mode: shards copied out one at a time and transferred to whichever worker is free. */
   private async computeTransfer(job: Job): Promise<BlockResults & { kind: EngineKind }> {
@@ -423,11 +427,14 @@ export class EnginePool {
       Atomics.store(board, BOARD.STOP, 1);
       Atomics.notify(board, BOARD.COPIED);
     };
+    const id = ++this.evaluations;
     await this.settle(run, (finish, fail, settled) => {
       let pending = active + 1;
       const oneDone = () => { if (--pending === 0) finish(); };
       slots.forEach((slot, w) => {
         slot.onReply = reply => {
+          // a late reply of an evaluation that finished without it (it took no shard)
+          if (settled() || 'id' in reply && reply.id !== undefined && reply.id !== id) return;
           if (reply.type === 'error') { fail(new Error(`engine worker: ${reply.name}: ${reply.message}`)); return; }
           if (reply.type === 'progress') { doneBy[w] = reply.done; report?.(); return; }
           if (reply.type !== 'result') return;
@@ -441,7 +448,7 @@ export class EnginePool {
           if (settled()) return;
           kind = slot.kind ?? kind;
           slot.port.post({
-            type: 'compute', id: w, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
+            type: 'compute', id, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
             board: board.buffer as SharedArrayBuffer, workspace: slot.workspace,
           }, []);
         };
@@ -487,6 +494,14 @@ export class EnginePool {
           results[i] = computeShards(own!, {
             shards: [requestFor(i)], weight, blockItems: B, wantValues,
           }, report ? d => { doneBy[active] = before + d; report(); } : undefined)[0];
+        }
+        // No worker took a shard (none got a core in time: starting up, or the machine's other
+        // cores were busy), and none can now: every result is here. Finish without waiting for
+        // their empty replies, which the next evaluation ignores (the worker then reads its
+        // request after finishing this one, having touched neither its workspace nor the inputs).
+        if (caller && (Atomics.load(board, BOARD.FRONT_BACK) & 0xffff) === 0) {
+          finish();
+          return;
         }
         oneDone();
       })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
@@ -584,6 +599,18 @@ export class EnginePool {
   }
 
   private ensureSlots(n: number): Slot[] {
+    // A worker that died between evaluations (one that took no shard is not waited for, so its end
+    // may come after its evaluation): replaced, its workspace reused once its thread has ended.
+    if (this.slots.some(s => s.failed)) {
+      const failed = this.slots.filter(s => s.failed);
+      this.slots = this.slots.filter(s => !s.failed);
+      const heap = this.space?.heap;
+      for (const s of failed) {
+        const stopped = s.port.terminate();
+        const ws = s.workspace;
+        if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
+      }
+    }
     while (this.slots.length < n) {
       const port = this.options.factory();
       const slot: Slot = { port, ready: Promise.resolve() };
@@ -593,6 +620,7 @@ export class EnginePool {
           if (reply.type === 'error' && reply.id === undefined) { reject(new Error(`engine worker failed to start: ${reply.message}`)); return; }
           slot.onReply?.(reply);
         }, err => {
+          slot.failed = true;
           reject(err);
           slot.onError?.(err);
         });

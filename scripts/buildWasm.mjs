@@ -55,9 +55,25 @@ export async function buildWasm({ root, production = false }) {
       stderr: { write(s) { stderr.push(String(s)); return true; } },
     });
     if (error) throw new Error(`asc failed for ${name}: ${error.message}\n${stderr.join('')}`);
+    if (flags.includes('--sharedMemory')) await checkSharedLayout(name, readFileSync(out));
     built.push(name);
   }
   return built;
+}
+
+/**
+ * Every instance of a shared-memory build rewrites the module's data below `__heap_base` when it is
+ * instantiated, and the pool's heap starts at 64 KiB (compute/sharedMemory.ts HEAP_START): a build
+ * whose static data reached past that would overwrite tensors. Checked here, where the kernels
+ * change, rather than found at run time. (A build the running Node cannot validate, relaxed SIMD
+ * without its flag, is checked where it can be.)
+ */
+async function checkSharedLayout(name, bytes) {
+  if (!WebAssembly.validate(bytes)) return;
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  const { instance } = await WebAssembly.instantiate(bytes, { env: { memory, abort() {} } });
+  const heapBase = instance.exports.heapBase();
+  if (heapBase > 65536) throw new Error(`${name}: static data ends at ${heapBase}, past the shared heap's start (65536)`);
 }
 
 function isNewer(out, inputs) {

@@ -3,6 +3,8 @@
 // computes in its own workspace range, the memory grows under warm workers, probability targets and
 // float64 inputs in every residency, ranges given back and reused, and a cancelled worker's
 // workspace reused once its thread has ended. Needs the build (dist/compute/nodeWorker.js, .wasm).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileEngine, type Engine } from '../../compute/engine';
@@ -123,6 +125,8 @@ describe('engine pool on one shared wasm memory', () => {
     const { state, factory } = recordingFactory(script);
     const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
+      pool.start();
+      await new Promise(resolve => setTimeout(resolve, 300));
       const shape = [1, 21, 300, 301];
       const x = logits(pool.allocShared(shape), 3), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 4);
       for (const options of [{}, { labelSmoothing: 0.1, reduction: 'none' as const }]) {
@@ -131,7 +135,7 @@ describe('engine pool on one shared wasm memory', () => {
         expect(Object.is(r.loss, ref.loss)).toBe(true);
         expect(sameBits(r.values, ref.values)).toBe(true);
       }
-      const s = state.requests[0]!.shards[1] as ShardRequest;
+      const s = state.requests.at(-1)!.shards[1] as ShardRequest;
       expect(s.classStride).toBe(300 * 301);
       expect(refOf(s.input).length).toBe(20 * 300 * 301 + s.plan.S);
     } finally {
@@ -242,6 +246,36 @@ describe('engine pool on one shared wasm memory', () => {
       }
       // replacement workers reuse the freed ranges: the heap does not grow round after round
       expect(extents[3]).toBe(extents[1]);
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  it('replaces a worker that died without a shard, whether or not its evaluation saw it die', async () => {
+    // exits on its first compute request without taking a shard: the calling thread computes them
+    // all; the evaluation rejects if the exit arrives first, else it is complete and correct
+    const file = join(mkdtempSync(join(tmpdir(), 'tl-pool-')), 'exitingWorker.js');
+    writeFileSync(file, [
+      "const { parentPort } = require('node:worker_threads');",
+      "let served = 0;",
+      "parentPort.on('message', m => { if (m.type === 'compute' && served++ === 0) process.exit(4); });",
+      `require(${JSON.stringify(script)});`,
+    ].join('\n'));
+    let made = 0;
+    const factory = (): WorkerPort => nodeWorkerPort(made++ === 0 ? file : script);
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    try {
+      pool.start();
+      await new Promise(resolve => setTimeout(resolve, 300));
+      const shape = [2, 21, 256, 256];
+      const x = logits(pool.allocShared(shape), 21), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 22);
+      const ref = engine.crossEntropy(copy(x), copy(t));
+      const first = await pool.crossEntropy(x, t).then(r => r.loss, e => String(e));
+      if (typeof first === 'string') expect(first).toMatch(/engine worker exited with code 4/);
+      else expect(first).toBe(ref.loss);
+      await new Promise(resolve => setTimeout(resolve, 200));
+      for (let i = 0; i < 3; i++) expect((await pool.crossEntropy(x, t)).loss).toBe(ref.loss);
+      expect(made).toBe(2);
     } finally {
       pool.terminate();
     }

@@ -68,17 +68,23 @@ function countingFactory(script: string) {
 }
 
 /**
- * A worker script that serves like nodeWorker.js until its first compute request, then ends its
- * thread with exit code 3, unasked and without a reply: what a fatal error looks like to the pool.
+ * A worker script that serves like nodeWorker.js until its first compute request, then takes a
+ * shard on the claim board and ends its thread with exit code 3, unasked and without a reply: what
+ * a fatal error in the middle of a shard looks like to the pool.
  */
 function crashingWorkerScript(realScript: string): string {
   const file = join(mkdtempSync(join(tmpdir(), 'tl-pool-')), 'crashingWorker.js');
   writeFileSync(file, [
     "const { parentPort } = require('node:worker_threads');",
     'let served = 0;',
-    // registered before the real handler: the thread dies before computing, while the pool's
-    // calling thread is busy with its own share
-    "parentPort.on('message', m => { if (m.type === 'compute' && served++ === 0) process.exit(3); });",
+    // registered before the real handler: the thread claims a shard from the front (as
+    // workerCore.ts claimFront does) and dies, while the pool's calling thread is busy with its own
+    "parentPort.on('message', m => {",
+    "  if (m.type !== 'compute' || served++ !== 0) return;",
+    '  const b = new Int32Array(m.board);',
+    '  for (;;) { const s = Atomics.load(b, 0); if ((s & 0xffff) >= (s >>> 16) || Atomics.compareExchange(b, 0, s, s + 1) === s) break; }',
+    '  process.exit(3);',
+    '});',
     `require(${JSON.stringify(realScript)});`,
   ].join('\n'));
   return file;
@@ -217,7 +223,11 @@ describe('engine pool, shared memory (worker_threads)', () => {
     const factory = (): WorkerPort => nodeWorkerPort(made++ === 0 ? crashing : join(dir, 'nodeWorker.js'));
     const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
-      const shape = [2, 21, 512, 256];
+      // started and ready before the evaluation, so that it gets its request while the caller
+      // computes (a worker that never took a shard is not waited for)
+      pool.start();
+      await new Promise(resolve => setTimeout(resolve, 300));
+      const shape = [4, 21, 512, 256];
       const x = fillLogits(pool.allocShared(shape), 17);
       const t = fillTargets(pool.allocShared(itemShape(shape), 'int64'), 21, 18);
       const err = await pool.crossEntropy(x, t).catch(e => e);
