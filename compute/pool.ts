@@ -393,7 +393,8 @@ export class EnginePool {
     const active = caller && shards.length <= 1 ? 0 : Math.min(workers, shards.length);
     const staged = active > 0 && (inputAt === undefined || targetAt === undefined)
       ? this.stage(space, shards, input, target, inputAt === undefined, targetAt === undefined) : undefined;
-    const board = new Int32Array(new SharedArrayBuffer(BOARD.WORDS * 4));
+    // (no worker: an ordinary buffer, which Atomics accept too and is cheaper to make)
+    const board = new Int32Array(active > 0 ? new SharedArrayBuffer(BOARD.WORDS * 4) : new ArrayBuffer(BOARD.WORDS * 4));
     board[BOARD.FRONT_BACK] = shards.length << 16;
     board[BOARD.COPIED] = staged ? 0 : shards.length;
     const requests = active > 0 ? shards.map(sh => sharedShard(sh, input, target, inputAt, targetAt, staged?.refs[sh.index])) : [];
