@@ -219,12 +219,14 @@ export async function createEngine(src: EngineSource | WasmBytes | WasmModule): 
   else if ((src as EngineSource).module) module = (src as EngineSource).module!;
   else if ((src as EngineSource).bytes) module = await wasm.compile((src as EngineSource).bytes!);
   else throw new EngineInputError('createEngine needs the wasm bytes or a compiled module');
+  refuseShared(module);
   const instance = await wasm.instantiate(module, { env: { abort: wasmAbort } });
   return new WasmEngine(instance.exports as unknown as Kernels);
 }
 
 /** Synchronous instantiation from a compiled module (workers that already hold one). */
 export function createEngineSync(module: WasmModule): Engine {
+  refuseShared(module);
   const instance = new wasm.Instance(module, { env: { abort: wasmAbort } });
   return new WasmEngine(instance.exports as unknown as Kernels);
 }
@@ -238,6 +240,11 @@ export function createSharedEngine(module: WasmModule, views: MemoryViews, heap?
   if (!importsMemory(module)) throw new EngineInputError('a shared-memory engine needs a shared-memory build (ce-*-shared.wasm)');
   const instance = new wasm.Instance(module, { env: { abort: wasmAbort, memory: views.memory } });
   return new WasmEngine(instance.exports as unknown as Kernels, { views, heap });
+}
+
+/** A shared-memory build has no memory of its own: it runs only on a pool's memory. */
+function refuseShared(module: WasmModule): void {
+  if (importsMemory(module)) throw new EngineInputError('a shared-memory build (ce-*-shared.wasm) runs in a worker pool, on its shared memory');
 }
 
 /** Compiles wasm bytes (hosts compile once and hand the module to each worker). */

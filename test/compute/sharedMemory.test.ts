@@ -5,7 +5,7 @@
 // engine that computes only in the workspace it is given. Needs the build (dist/compute/*.wasm).
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
-  compileEngine, createSharedEngine, importsMemory, selectEngineFile, selectSharedEngineFile, sharedVariant, workspaceBytes,
+  compileEngine, createEngineSync, createSharedEngine, importsMemory, selectEngineFile, selectSharedEngineFile, sharedVariant, workspaceBytes,
   type BlockResults, type Engine, type SharedEngine, type WasmModule,
 } from '../../compute/engine';
 import { engineBytes, loadEngine } from '../../compute/node/loadEngine';
@@ -197,9 +197,11 @@ describe('engines on one shared memory', () => {
     expect(() => createSharedEngine(module, views).allocInput([4, 4])).toThrow(/does not allocate/);
   });
 
-  it('refuses a build with its own memory', async () => {
+  it('refuses a build with its own memory, and a plain engine refuses a shared build', async () => {
     const own = await compileEngine(engineBytes({ file: 'ce-simd.wasm' }).bytes);
     expect(() => createSharedEngine(own, new MemoryViews(createSharedMemory()))).toThrow(/shared-memory build/);
+    expect(() => createEngineSync(module)).toThrow(/runs in a worker pool/);
+    await expect(loadEngine({ file: 'ce-simd-shared.wasm' })).rejects.toThrow(/runs in a worker pool/);
   });
 });
 
