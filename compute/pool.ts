@@ -101,7 +101,8 @@ interface Shard {
   readonly itemOffset: number;
   /**
    * The shard's element range of the input and of the target (items for index targets) and their
-   * shapes. A pixel range gathers its input (and probability targets): their range is then [0, C·len).
+   * shapes. A pixel range copied out gathers its input (and probability targets): their range is
+   * then [0, C·len); read in place, it starts at its first pixel with the image's class stride.
    */
   readonly inputShape: readonly number[];
   readonly input: readonly [number, number];

@@ -1,5 +1,7 @@
 // The engine worker's side of the pool protocol, runtime-neutral: Node's worker_threads host
-// (compute/node/worker.ts) and the browser Worker host (compute/browser/worker.ts) wire it up.
+// (compute/node/worker.ts) and the browser Worker host (compute/browser/worker.ts) wire it up. In
+// shared mode the worker's instance runs on the pool's shared memory, its shards are addresses
+// there and it computes in the workspace range each request names; it never allocates.
 
 import {
   compileEngine, createEngineSync, createSharedEngine,
@@ -145,9 +147,9 @@ function resolve(engine: Engine, t: Tensor | TensorRef): Tensor {
  * calling thread and the workers update atomically, so threads take shards as they get free (the
  * work balances itself across threads slowed by other load) with no message per shard.
  * - FRONT_BACK: the next shard from the front (low 16 bits; workers take these) and one past the
- *   next from the back (high 16 bits; the calling thread takes these, reading its own memory).
- * - COPIED: shards from the front whose inputs are in shared memory (the caller copies an input that
- *   was not shared ahead of the workers, and notifies); all of them when the input was shared.
+ *   next from the back (high 16 bits; the calling thread takes these).
+ * - COPIED: shards from the front whose inputs are in the shared memory (the caller copies an input
+ *   that was not there ahead of the workers, and notifies); all of them when it was.
  * - STOP: set on cancellation or failure.
  */
 export const BOARD = { FRONT_BACK: 0, COPIED: 1, STOP: 2, WORDS: 3 } as const;
