@@ -60,8 +60,7 @@ export interface PoolOptions {
   readonly bytes?: WasmBytes;
   /**
    * Inputs with fewer logits than this go to one thread in one shard (that input then never leaves
-   * a computing caller's thread). Default with a computing caller: 2^20 for an input in the shared
-   * memory, 2^22 for one that must be copied there (MIN_PARALLEL_*); else 2^18.
+   * a computing caller's thread). Default: 2^22 with a computing caller (MIN_PARALLEL_SHARED), else 2^18.
    */
   readonly minParallelElements?: number;
   /**
@@ -147,16 +146,16 @@ const PIECES = 4;
 const SHARED_PIECES = 8;
 const SHARD_MIN_ELEMENTS = 1 << 18;
 /**
- * Shared mode's default minParallelElements with a computing caller: for an input already in the
- * shared memory (allocShared), and for one the calling thread must copy there first. Measured on 2
- * cores, interleaved (median of 21), the calling thread and one worker against the calling thread
- * alone: in place, [1024, 1000] (1.0M logits) ran 0.7x, [131072, 10] (1.3M) 1.3x, [4096, 1000]
- * 1.2x; copied, the copy (about 10 GB/s into a shared buffer while the worker reads) limits the
- * gain: [2048, 1000] ran 0.93x, [262144, 10] (2.6M) and [4096, 1000] 0.9-1.15x from run to run,
- * [512, 32000] (16M) 1.25x.
+ * Shared mode's default minParallelElements with a computing caller. Measured on this 2-vCPU VM,
+ * interleaved (median), the calling thread and one worker against the calling thread alone, input
+ * in place (allocShared): back to back, [1024, 1000] (1.0M logits) ran 0.7x, [131072, 10] (1.3M)
+ * 1.3x, [4096, 1000] 1.02-1.27x; but in isolated calls (100 ms idle before each sample of 8, as
+ * the benchmark and the command line call it: the idle worker's core is slow to wake) [4096, 1000]
+ * ran 0.78x, [2, 21, 256, 256] (2.8M) 0.8x, [4, 21, 256, 256] (5.5M) 1.09x, [8192, 1000] 0.97x,
+ * and 16M+ 1.4-1.7x (bench). A plain input, which the calling thread copies first (about 10 GB/s
+ * into a shared buffer while the worker reads), gains less: [512, 32000] 1.1-1.25x.
  */
-const MIN_PARALLEL_IN_PLACE = 1 << 20;
-const MIN_PARALLEL_COPIED = 1 << 22;
+const MIN_PARALLEL_SHARED = 1 << 22;
 /** How long the calling thread computes between turns of the event loop. */
 const YIELD_MS = 1;
 
@@ -377,9 +376,7 @@ export class EnginePool {
     let inputAt = addressIn(space.views, input, plan.C);
     let targetAt = addressIn(space.views, target, isProb ? plan.C : 0);
     if (isProb && (inputAt === undefined) !== (targetAt === undefined)) inputAt = targetAt = undefined;
-    const minParallel = this.options.minParallelElements
-      ?? (!this.callerComputes ? 1 << 18 : inputAt !== undefined ? MIN_PARALLEL_IN_PLACE : MIN_PARALLEL_COPIED);
-    const small = plan.N * plan.C * plan.S < minParallel;
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? MIN_PARALLEL_SHARED : 1 << 18));
     const caller = this.callerComputes ? (this.local ??= createSharedEngine(this.options.module!, space.views, space.heap)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the
