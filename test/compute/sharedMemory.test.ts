@@ -3,6 +3,7 @@
 // host hands them), the calling thread's allocator, several instances giving a private-memory
 // engine's bits, pixel ranges read in place with their image's class stride, and a worker-style
 // engine that computes only in the workspace it is given. Needs the build (dist/compute/*.wasm).
+import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compileEngine, createEngineSync, createSharedEngine, importsMemory, selectEngineFile, selectSharedEngineFile, sharedVariant, workspaceBytes,
@@ -232,6 +233,28 @@ describe('SharedHeap', () => {
     expect(views.addressOf(new Float32Array(new SharedArrayBuffer(16)), 16, 0)).toBeUndefined();
     expect(heap.releaseTensor(t)).toBe(true);
     expect(heap.releaseTensor(t)).toBe(false);
+  });
+
+  it('never hands out overlapping ranges, and shrinks back when everything is released (random sequences)', () => {
+    fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 300_000 }), fc.nat()), { maxLength: 60 }), ops => {
+      const heap = new SharedHeap(new MemoryViews(createSharedMemory()));
+      const live: [number, number][] = [];
+      for (const [alloc, bytes, pick] of ops) {
+        if (alloc || live.length === 0) {
+          const ptr = heap.alloc(bytes);
+          expect(ptr % 64).toBe(0);
+          expect(ptr).toBeGreaterThanOrEqual(HEAP_START);
+          for (const [p, b] of live) expect(ptr + bytes <= p || p + b <= ptr).toBe(true);
+          live.push([ptr, bytes]);
+        } else {
+          const [ptr] = live.splice(pick % live.length, 1)[0]!;
+          heap.release(ptr);
+        }
+        for (const [p, b] of live) expect(p + b).toBeLessThanOrEqual(heap.extent);
+      }
+      for (const [p] of live) heap.release(p);
+      expect(heap.extent).toBe(HEAP_START);
+    }), { numRuns: 200, seed: 20261128 });
   });
 
   it('a refused growth is a clear EngineInputError', () => {
