@@ -263,10 +263,11 @@ const PAGE = 65536;
 /** Bytes the SIMD kernels may read past a logits (or probability-target) buffer: 3 rows + one vector. */
 const readSlack = (C: number) => 3 * 4 * C + 64;
 /**
- * rowsT4 up to this many classes, rowsLong above. Interleaved A/B (relaxed SIMD, best of 15):
- * t4 wins clearly at C ≤ 128 (1.24 vs 0.41 G el/s at C = 10), ties at 256, loses from 384 on.
+ * rowsT4 up to this many classes, rowsLong above. Interleaved A/B (relaxed SIMD, median of 21, data
+ * in cache, quiet): t4 wins clearly at C ≤ 128 (2.19 vs 2.01 G el/s at 128, 1.95 vs 1.15 at 32), the
+ * two tie at 176–192, rowsLong (its next row's max taken in the exp loop) wins from 208 on (5% at 256).
  */
-const T4_MAX_C = 256;
+const T4_MAX_C = 184;
 const align = (n: number) => Math.ceil(n / 64) * 64;
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** Bytes the SIMD kernels may read past a logits buffer: 3 rows (t4 groups) + one vector. */

@@ -440,7 +440,7 @@ const KT: usize = memory.data<f32>([
 }
 
 /**
- * [rows, C] for small C (the host uses it up to 256), index targets: four rows at a time, lanes = rows. Each 4×4 block of the
+ * [rows, C] for small C (the host uses it up to 184), index targets: four rows at a time, lanes = rows. Each 4×4 block of the
  * four rows is transposed in registers into per-class column vectors kept in `scratch` (C·16 bytes,
  * stays in L1), so max and Σexp are vertical (no horizontal reductions) and one vlog serves 4 rows.
  * The last group may be partial: its missing rows are read from the slack and masked out, so every

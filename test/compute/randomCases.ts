@@ -1,6 +1,6 @@
 // Seeded random and hostile cases for the engine against the float64 reference: every size at the
 // SIMD width boundaries (C, spatial sizes and batch 1…2·lanes+1 = 9), the kernel switch points
-// (C = 256/257 where rowsT4 hands over to rowsLong, chunk 2048, 16-pixel spatial groups), every option combination. Runtime-neutral so a child process with
+// (C = 184/185 where rowsT4 hands over to rowsLong, chunk 2048, 16-pixel spatial groups), every option combination. Runtime-neutral so a child process with
 // --experimental-wasm-relaxed-simd can run it against the relaxed build (relaxedChild.mjs).
 import type { Engine } from '../../compute/engine';
 import type { LossOptions, Tensor } from '../../compute/types';
@@ -159,7 +159,7 @@ export function suiteSpecs(quick = false): CaseSpec[] {
     for (const N of small) add([N, C]);
     for (const S of small) add([2, C, S]);
   }
-  for (const C of [255, 256, 257, 511, 512, 513, 2047, 2048, 2049, 4100]) add([quick ? 3 : 6, C]);
+  for (const C of [183, 184, 185, 255, 256, 257, 511, 512, 513, 2047, 2048, 2049, 4100]) add([quick ? 3 : 6, C]);
   // the spatial kernel's 16-pixel groups: sizes at and around multiples of 16
   for (const S of quick ? [16, 17] : [15, 16, 17, 31, 32, 33]) add([2, 5, S]);
   for (const shape of [[3, 5, 2, 7], [2, 21, 13, 11], [1, 3, 600], [2, 4, 3, 2, 5], [5, 1, 4], [4, 1]]) add(shape);
