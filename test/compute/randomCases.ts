@@ -1,6 +1,6 @@
 // Seeded random and hostile cases for the engine against the float64 reference: every size at the
 // SIMD width boundaries (C, spatial sizes and batch 1…2·lanes+1 = 9), the kernel switch points
-// (C = 184/185 where rowsT4 hands over to rowsLong, chunk 2048, 16-pixel spatial groups), every option combination. Runtime-neutral so a child process with
+// (C = 184/185 where rowsT4 hands over to rowsLong, its 512-float chunks, 16-pixel spatial groups), every option combination. Runtime-neutral so a child process with
 // --experimental-wasm-relaxed-simd can run it against the relaxed build (relaxedChild.mjs).
 import type { Engine } from '../../compute/engine';
 import type { LossOptions, Tensor } from '../../compute/types';
