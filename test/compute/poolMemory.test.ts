@@ -13,8 +13,9 @@ import { createNodePool, nodeWorkerPort } from '../../compute/node/pool';
 import { EnginePool, type WorkerPort } from '../../compute/pool';
 import type { SharedHeap } from '../../compute/sharedMemory';
 import { CancelledError, TorchError, type LossOptions, type Tensor } from '../../compute/types';
-import type { ShardRequest, TensorRef, WorkerRequest } from '../../compute/workerCore';
+import type { ShardRequest, TensorRef } from '../../compute/workerCore';
 import { rng } from './randomCases';
+import { recordingFactory, sameBits } from './poolPorts';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const itemShape = (shape: readonly number[]) => [shape[0]!, ...shape.slice(2)];
@@ -34,31 +35,6 @@ const plain = (shape: number[], dtype: 'float32' | 'float64' | 'int64'): Tensor 
 });
 /** A plain copy (the single engine's input). */
 const copy = (t: Tensor): Tensor => ({ ...t, data: t.data.slice() });
-
-function sameBits(a: Float32Array | Float64Array | undefined, b: Float32Array | Float64Array | undefined): boolean {
-  if (!a || !b) return a === b;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** Node worker ports that record the compute requests they are sent and the shards they computed. */
-function recordingFactory(script: string) {
-  const state = { requests: [] as Extract<WorkerRequest, { type: 'compute' }>[], shardsByWorkers: 0 };
-  const factory = (): WorkerPort => {
-    const inner = nodeWorkerPort(script);
-    return {
-      post(request: WorkerRequest, transfer: ArrayBuffer[]) {
-        if (request.type === 'compute') state.requests.push(request);
-        inner.post(request, transfer);
-      },
-      listen: (onMessage, onError) => inner.listen(reply => {
-        if (reply.type === 'result') state.shardsByWorkers += reply.results.length;
-        onMessage(reply);
-      }, onError),
-      terminate: () => inner.terminate(),
-    };
-  };
-  return { state, factory };
-}
 
 const refOf = (t: Tensor | TensorRef): TensorRef => {
   if (!('ptr' in t)) throw new Error('expected an address in the shared memory');

@@ -11,8 +11,8 @@ import { engineBytes, findWasmDir, loadEngine } from '../../compute/node/loadEng
 import { createNodePool, nodeWorkerPort } from '../../compute/node/pool';
 import { EnginePool, type WorkerPort } from '../../compute/pool';
 import { CancelledError, TorchError, type LossOptions, type Tensor } from '../../compute/types';
-import type { WorkerRequest } from '../../compute/workerCore';
 import { rng } from './randomCases';
+import { recordingFactory, sameBits } from './poolPorts';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const itemShape = (shape: readonly number[]) => [shape[0]!, ...shape.slice(2)];
@@ -40,31 +40,6 @@ function callerShared(shape: number[], dtype: 'float32' | 'int64', offsetElement
   const sab = new SharedArrayBuffer((numel(shape) + offsetElements) * es);
   const data = dtype === 'float32' ? new Float32Array(sab, offsetElements * es, numel(shape)) : new BigInt64Array(sab, offsetElements * es, numel(shape));
   return { dtype, shape, data };
-}
-
-function sameBits(a: Float32Array | Float64Array | undefined, b: Float32Array | Float64Array | undefined): boolean {
-  if (!a || !b) return a === b;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-/** Node worker ports that count the compute requests they are sent and the shards they computed. */
-function countingFactory(script: string) {
-  const state = { computes: 0, shardsByWorkers: 0 };
-  const factory = (): WorkerPort => {
-    const inner = nodeWorkerPort(script);
-    return {
-      post(request: WorkerRequest, transfer: ArrayBuffer[]) {
-        if (request.type === 'compute') state.computes++;
-        inner.post(request, transfer);
-      },
-      listen: (onMessage, onError) => inner.listen(reply => {
-        if (reply.type === 'result') state.shardsByWorkers += reply.results.length;
-        onMessage(reply);
-      }, onError),
-      terminate: () => inner.terminate(),
-    };
-  };
-  return { state, factory };
 }
 
 /**
@@ -157,7 +132,7 @@ describe('engine pool, shared memory (worker_threads)', () => {
   it('sends one compute request per worker per evaluation', async () => {
     const dir = findWasmDir();
     const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd-shared.wasm' }).bytes);
-    const { state, factory } = countingFactory(join(dir, 'nodeWorker.js'));
+    const { state, factory } = recordingFactory(join(dir, 'nodeWorker.js'));
     const pool = new EnginePool({ factory, size: 3, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
       // large enough (5.5M logits, milliseconds) that warm workers take shards before the caller is done
@@ -170,7 +145,7 @@ describe('engine pool, shared memory (worker_threads)', () => {
         const r = await pool.crossEntropy(x, t, {}, { onProgress: d => seen.push(d) });
         expect(r.loss).toBe(ref.loss);
         // two workers (the calling thread is the third), each asked once, warm across calls
-        expect(state.computes).toBe(2 * call);
+        expect(state.requests.length).toBe(2 * call);
         expect([...seen].sort((a, b) => a - b)).toEqual(seen);
         expect(seen[seen.length - 1]).toBe(4 * 256 * 256);
       }
@@ -180,7 +155,7 @@ describe('engine pool, shared memory (worker_threads)', () => {
       const small = new EnginePool({ factory, size: 3, module, shared: true, callerComputes: true });
       const sx = fillLogits(plain([100, 7], 'float32'), 11), st = fillTargets(plain([100], 'int64'), 7, 12);
       expect((await small.crossEntropy(sx, st)).loss).toBe(engine.crossEntropy(sx, st).loss);
-      expect(state.computes).toBe(6);
+      expect(state.requests.length).toBe(6);
       small.terminate();
     } finally {
       pool.terminate();

@@ -14,6 +14,7 @@ import { planTorch } from '../../compute/semantics';
 import { HEAP_START, MemoryViews, SharedHeap, createSharedMemory } from '../../compute/sharedMemory';
 import type { LossOptions, Tensor } from '../../compute/types';
 import { makeCase, rng, type CaseSpec } from './randomCases';
+import { BASE_CASE, PATH_VARIANTS, resident } from './pathCases';
 
 /**
  * The bytes of a result array as hex, every NaN written as the canonical one: which NaN an
@@ -33,23 +34,8 @@ function sameBlocks(a: BlockResults, b: BlockResults): void {
   expect(a.badTarget).toEqual(b.badTarget);
 }
 
-/** A copy of `t` allocated by `engine` (in its memory: read in place). */
-function resident(engine: Engine, t: Tensor): Tensor {
-  const r = engine.allocTensor(t.shape, t.dtype);
-  (r.data as unknown as { set(a: ArrayLike<unknown>): void }).set(t.data as ArrayLike<unknown>);
-  return r;
-}
-
-const base: Omit<CaseSpec, 'shape'> = {
-  name: '', fn: 'cross_entropy', prob: false, weighted: false, ignoreIndex: -100, reduction: 'none', eps: 0,
-  logProb: false, values: 'normal', dtype: 'float32',
-};
-/** Every kernel path (as staging.test.ts): fused, weighted, smoothing, probability targets, nll, log_prob, float64, hostile. */
-const variants: Partial<CaseSpec>[] = [
-  {}, { weighted: true, ignoreIndex: 2 }, { eps: 0.1, weighted: true }, { prob: true }, { prob: true, eps: 0.3, weighted: true },
-  { fn: 'nll_loss', weighted: true }, { logProb: true }, { logProb: true, prob: true }, { dtype: 'float64', weighted: true },
-  { dtype: 'float64', logProb: true, prob: true }, { values: 'hostile' }, { values: 'hostile', eps: 0.1 },
-];
+const base: Omit<CaseSpec, 'shape'> = { ...BASE_CASE, reduction: 'none' };
+const variants = PATH_VARIANTS;
 const shapes = [[37, 5], [9, 300], [3, 5, 37], [2, 21, 13, 11], [1, 3, 1024]];
 
 describe('shared-memory builds', () => {

@@ -8,6 +8,7 @@ import { loadEngine } from '../../compute/node/loadEngine';
 import { planTorch } from '../../compute/semantics';
 import type { LossOptions, Tensor } from '../../compute/types';
 import { makeCase, type CaseSpec } from './randomCases';
+import { BASE_CASE, PATH_VARIANTS, resident } from './pathCases';
 
 /** The bytes of a result array as hex: equal strings are equal bits (NaN payloads and −0 included). */
 const bits = (a: ArrayBufferView | undefined) => a === undefined ? 'none' : Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('hex');
@@ -18,33 +19,8 @@ const sameBits = (a: BlockResults, b: BlockResults) => {
   expect(a.badTarget).toEqual(b.badTarget);
 };
 
-/** A copy of `t` living in engine memory (the zero-copy path). */
-function resident(engine: Engine, t: Tensor): Tensor {
-  const r = engine.allocTensor(t.shape, t.dtype);
-  (r.data as unknown as { set(a: ArrayLike<unknown>): void }).set(t.data as ArrayLike<unknown>);
-  return r;
-}
-
-const base: Omit<CaseSpec, 'shape'> = {
-  name: '', fn: 'cross_entropy', prob: false, weighted: false, ignoreIndex: -100, reduction: 'mean', eps: 0,
-  logProb: false, values: 'normal', dtype: 'float32',
-};
-/** Every kernel path: fused index (unweighted, weighted with ignored items), smoothing, probability
- * targets, nll_loss, log_prob, float64, hostile values. */
-const variants: Partial<CaseSpec>[] = [
-  {},
-  { weighted: true, ignoreIndex: 2 },
-  { eps: 0.1, weighted: true },
-  { prob: true },
-  { prob: true, eps: 0.3, weighted: true },
-  { fn: 'nll_loss', weighted: true },
-  { logProb: true },
-  { logProb: true, prob: true },
-  { dtype: 'float64', weighted: true },
-  { dtype: 'float64', logProb: true, prob: true },
-  { values: 'hostile' },
-  { values: 'hostile', eps: 0.1 },
-];
+const base = BASE_CASE;
+const variants = PATH_VARIANTS;
 /** Shapes and block sizes that give several blocks, partial last blocks and partial SIMD groups. */
 const layouts: { shape: number[]; blocks: (number | undefined)[] }[] = [
   { shape: [37, 5], blocks: [4, 8, 36, undefined] },     // rowsT4
