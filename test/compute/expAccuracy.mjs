@@ -1,0 +1,39 @@
+// The kernels' exp (the wasm export expLanes) against Math.exp, in ulps of the float32 result, over
+// dense grids of x ≤ 0. Plain ESM so a child Node with --experimental-wasm-relaxed-simd can run it:
+// `node --experimental-wasm-relaxed-simd expAccuracy.mjs <file.wasm>` prints the report as JSON.
+import { readFileSync } from 'node:fs';
+
+/** Max error in ulps per range, and the special values, for the wasm build at `path`. */
+export function expAccuracy(path, points = 1 << 18) {
+  const e = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { abort() { throw new Error('abort'); } } }).exports;
+  const base = (e.heapBase() + 63) & ~63;
+  const need = base + 2 * points * 4;
+  if (e.memory.buffer.byteLength < need) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
+  const src = new Float32Array(e.memory.buffer, base, points);
+  const dst = new Float32Array(e.memory.buffer, base + points * 4, points);
+  const run = xs => {
+    src.set(xs);
+    e.expLanes(base, base + points * 4, points);
+    return dst;
+  };
+  const ranges = {};
+  for (const [lo, hi] of [[-0.35, 0], [-8, 0], [-20, -8], [-80, -20]]) {
+    const xs = Float32Array.from({ length: points }, (_, i) => lo + (hi - lo) * i / (points - 1));
+    const ys = run(xs);
+    let max = 0;
+    for (let i = 0; i < points; i++) {
+      const exact = Math.exp(xs[i]);
+      const r = Math.fround(exact);
+      const ulp = Math.fround(r * (1 + 2 ** -23)) - r;
+      max = Math.max(max, Math.abs(ys[i] - exact) / ulp);
+    }
+    ranges[`[${lo}, ${hi}]`] = max;
+  }
+  const specials = [0, -80, -80.5, -100, -1e30, -Infinity, NaN];
+  const sp = run(Float32Array.from({ length: points }, (_, i) => specials[i % specials.length]));
+  return { ranges, specials: specials.map((x, i) => [String(x), sp[i]]) };
+}
+
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].replace(/.*\//, '')) && process.argv[2]) {
+  process.stdout.write(JSON.stringify(expAccuracy(process.argv[2])));
+}
