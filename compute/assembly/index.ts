@@ -25,9 +25,10 @@
 //   invisible next to a row sum ≥ 1).
 // - log of the row sum (≥ 1): degree-7 polynomial after splitting off the exponent (v_logf); ≤ 3.5 ulp.
 // - The per-item loss is ls + (max − x[t]) in f32, which is bit-for-bit PyTorch's −((x[t] − max) − ls).
-//   Its absolute error is a few ulp of max(ls, |max − x[t]|); sums of exp use 2–4 f32 lane
-//   accumulators per item (relative error ≤ C·2^−24 in the worst case, ~√C·2^−24 typically, the
-//   same order as PyTorch's own f32 sums). All reductions over items are accumulated in f64.
+//   Its absolute error is a few ulp of max(ls, |max − x[t]|); sums of exp add in f32 lanes (rowsT4
+//   and spatial: 2–4 accumulators over the item's classes; rowsLong: one vector per 512-float chunk,
+//   each chunk then added in f64), relative error ≤ C·2^−24 in the worst case, ~√C·2^−24 typically,
+//   the same order as PyTorch's own f32 sums. All reductions over items are accumulated in f64.
 
 // ---------------------------------------------------------------------------------------------
 // Result globals (read by the host through the exported getters).
