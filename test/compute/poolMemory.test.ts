@@ -10,12 +10,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileEngine, type Engine } from '../../compute/engine';
 import { engineBytes, findWasmDir, loadEngine } from '../../compute/node/loadEngine';
 import { createNodePool, nodeWorkerPort } from '../../compute/node/pool';
-import { EnginePool, type WorkerPort } from '../../compute/pool';
+import { EnginePool } from '../../compute/pool';
 import type { SharedHeap } from '../../compute/sharedMemory';
 import { CancelledError, TorchError, type LossOptions, type Tensor } from '../../compute/types';
 import type { ShardRequest, TensorRef } from '../../compute/workerCore';
 import { rng } from './randomCases';
-import { recordingFactory, sameBits } from './poolPorts';
+import { readyCounting, recordingFactory, sameBits, waitFor } from './poolPorts';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const itemShape = (shape: readonly number[]) => [shape[0]!, ...shape.slice(2)];
@@ -62,7 +62,7 @@ describe('engine pool on one shared wasm memory', () => {
       const ref = engine.crossEntropy(copy(x), copy(t), { reduction: 'none' });
       // warm: the workers' instances are ready before the evaluation we look at
       pool.start();
-      await new Promise(resolve => setTimeout(resolve, 300));
+      await waitFor(() => state.ready === 2);
       const r = await pool.crossEntropy(x, t, { reduction: 'none' });
       expect(Object.is(r.loss, ref.loss)).toBe(true);
       expect(sameBits(r.values, ref.values)).toBe(true);
@@ -102,7 +102,7 @@ describe('engine pool on one shared wasm memory', () => {
     const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
       pool.start();
-      await new Promise(resolve => setTimeout(resolve, 300));
+      await waitFor(() => state.ready === 1);
       const shape = [1, 21, 300, 301];
       const x = logits(pool.allocShared(shape), 3), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 4);
       for (const options of [{}, { labelSmoothing: 0.1, reduction: 'none' as const }]) {
@@ -238,11 +238,11 @@ describe('engine pool on one shared wasm memory', () => {
       `require(${JSON.stringify(script)});`,
     ].join('\n'));
     let made = 0;
-    const factory = (): WorkerPort => nodeWorkerPort(made++ === 0 ? file : script);
+    const { state, factory } = readyCounting(() => nodeWorkerPort(made++ === 0 ? file : script));
     const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
       pool.start();
-      await new Promise(resolve => setTimeout(resolve, 300));
+      await waitFor(() => state.ready === 1);
       const shape = [2, 21, 256, 256];
       const x = logits(pool.allocShared(shape), 21), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 22);
       const ref = engine.crossEntropy(copy(x), copy(t));

@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileEngine, type Engine } from '../../compute/engine';
 import { engineBytes, findWasmDir, loadEngine } from '../../compute/node/loadEngine';
 import { createNodePool, nodeWorkerPort } from '../../compute/node/pool';
-import { EnginePool, type WorkerPort } from '../../compute/pool';
+import { EnginePool } from '../../compute/pool';
 import { CancelledError, TorchError, type LossOptions, type Tensor } from '../../compute/types';
 import { rng } from './randomCases';
-import { recordingFactory, sameBits } from './poolPorts';
+import { readyCounting, recordingFactory, sameBits, waitFor } from './poolPorts';
 
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 const itemShape = (shape: readonly number[]) => [shape[0]!, ...shape.slice(2)];
@@ -135,6 +135,8 @@ describe('engine pool, shared memory (worker_threads)', () => {
     const { state, factory } = recordingFactory(join(dir, 'nodeWorker.js'));
     const pool = new EnginePool({ factory, size: 3, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
+      pool.start();
+      await waitFor(() => state.ready === 2);
       // large enough (5.5M logits, milliseconds) that warm workers take shards before the caller is done
       const shape = [4, 21, 256, 256];
       const x = fillLogits(plain(shape, 'float32'), 9);
@@ -195,13 +197,13 @@ describe('engine pool, shared memory (worker_threads)', () => {
     const crashing = crashingWorkerScript(join(dir, 'nodeWorker.js'));
     let made = 0;
     // the first worker crashes on its first request; its replacement is a normal one
-    const factory = (): WorkerPort => nodeWorkerPort(made++ === 0 ? crashing : join(dir, 'nodeWorker.js'));
+    const { state, factory } = readyCounting(() => nodeWorkerPort(made++ === 0 ? crashing : join(dir, 'nodeWorker.js')));
     const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
       // started and ready before the evaluation, so that it gets its request while the caller
       // computes (a worker that never took a shard is not waited for)
       pool.start();
-      await new Promise(resolve => setTimeout(resolve, 300));
+      await waitFor(() => state.ready === 1);
       const shape = [4, 21, 512, 256];
       const x = fillLogits(pool.allocShared(shape), 17);
       const t = fillTargets(pool.allocShared(itemShape(shape), 'int64'), 21, 18);
