@@ -863,6 +863,16 @@ function smoothLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n:
   return total;
 }
 
+/**
+ * One probability-target term, four lanes (items or classes): ((x − m) − ls)·y with y smoothed to
+ * y·(1 − ε) + ε/C when asked; the caller applies the weight, which it loads per its lane layout.
+ */
+@inline function probTerm(x: v128, mv: v128, lv: v128, y0: v128, smoothing: bool, keepV: v128, epsV: v128): v128 {
+  const pv = f32x4.sub(f32x4.sub(x, mv), lv);
+  const y = smoothing ? f32x4.add(f32x4.mul(y0, keepV), epsV) : y0;
+  return f32x4.mul(pv, y);
+}
+
 /** probLossScalar<f32> in SIMD: −Σ_c w[c]·t'[c]·p[c] per item (see the section comment for the order). */
 function probLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i32,
                       yp: usize, wp: usize, mp: usize, lsp: usize, eps: f64, numClasses: f64, outp: usize): f64 {
@@ -880,10 +890,7 @@ function probLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i
       let a01 = f64x2.splat(0), a23 = f64x2.splat(0);
       let o = <usize>i << 2;
       for (let c = 0; c < C; c++) {
-        const pv = f32x4.sub(f32x4.sub(v128.load(xp + o), mv), lv);
-        let y = v128.load(yp + o);
-        if (smoothing) y = f32x4.add(f32x4.mul(y, keepV), epsV);
-        let term = f32x4.mul(pv, y);
+        let term = probTerm(v128.load(xp + o), mv, lv, v128.load(yp + o), smoothing, keepV, epsV);
         if (wp) term = f32x4.mul(term, v128.load32_splat(wp + (<usize>c << 2)));
         a01 = addF64(a01, term);
         a23 = addF64Hi(a23, term);
@@ -910,10 +917,7 @@ function probLossSimd(xp: usize, itemStride: i32, classStride: i32, C: i32, n: i
       let a0 = f64x2.splat(0), a1 = f64x2.splat(0);
       for (; c + 4 <= C; c += 4) {
         const o = off + (<usize>c << 2);
-        const pv = f32x4.sub(f32x4.sub(v128.load(xp + o), mv), lv);
-        let y = v128.load(yp + o);
-        if (smoothing) y = f32x4.add(f32x4.mul(y, keepV), epsV);
-        let term = f32x4.mul(pv, y);
+        let term = probTerm(v128.load(xp + o), mv, lv, v128.load(yp + o), smoothing, keepV, epsV);
         if (wp) term = f32x4.mul(term, v128.load(wp + (<usize>c << 2)));
         a0 = addF64(a0, term);
         a1 = addF64Hi(a1, term);

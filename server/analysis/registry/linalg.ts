@@ -36,20 +36,21 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
   const k1 = da[da.length - 1];
   const k2 = db.length === 1 ? db[0] : db[db.length - 2];
   const inner = compareDims(k1, k2);
-  const dims = symNames([...da, ...db]);
   // When the right operand's last dim is the one the left needs, it was meant transposed (attention's
   // `q.matmul(k)`, a weight stored [out, in]): offer `.transpose(-2, -1)`.
-  const right = subject === 'self' ? call.self : call.args[0];
-  const fixes = right && db.length >= 2 && compareDims(k1, db[db.length - 1]) === 'equal' ? [transposeFix(right)] : undefined;
+  const fixes = () => {
+    const right = subject === 'self' ? call.self : call.args[0];
+    return right && db.length >= 2 && compareDims(k1, db[db.length - 1]) === 'equal' ? [transposeFix(right)] : undefined;
+  };
   if (db.length >= 3) {
     const batch = broadcastDims(da.slice(0, -2), db.slice(0, -2));
     if ('conflict' in batch) {
-      ctx.report({ code: BROADCAST_TORCH, args: [formatDim(batch.da), formatDim(batch.db), batch.conflict], subject, dims }, call);
+      ctx.report({ code: BROADCAST_TORCH, args: [formatDim(batch.da), formatDim(batch.db), batch.conflict], subject, dims: symNames([...da, ...db]) }, call);
       return tensorOf(undefined, dtype);
     }
     if (inner === 'different') {
       const B = product(batch.dims);
-      if (B.kind !== 'unknown') ctx.report({ code: BMM_MISMATCH, args: [formatDim(B), formatDim(k1), formatDim(B), formatDim(k2)], subject, dims }, call, fixes);
+      if (B.kind !== 'unknown') ctx.report({ code: BMM_MISMATCH, args: [formatDim(B), formatDim(k1), formatDim(B), formatDim(k2)], subject, dims: symNames([...da, ...db]) }, call, fixes());
       return tensorOf(undefined, dtype);
     }
     return tensorOf({ dims: [...batch.dims, ...(da.length > 1 ? [da[da.length - 2]] : []), db[db.length - 1]] }, dtype);
@@ -57,7 +58,7 @@ export function matmulTorch(ctx: OpContext, call: OpCall, a: TensorValue | undef
   if (inner === 'different') {
     if (db.length === 2) {
       const rows = da.length === 1 ? constDim(1) : product(da.slice(0, -1));
-      ctx.report({ code: MATMUL_TORCH, args: [mat(rows, k1), mat(db[0], db[1])], subject, dims }, call, fixes);
+      ctx.report({ code: MATMUL_TORCH, args: [mat(rows, k1), mat(db[0], db[1])], subject, dims: symNames([...da, ...db]) }, call, fixes());
     }
     return tensorOf(undefined, dtype);
   }
