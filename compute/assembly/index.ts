@@ -351,7 +351,15 @@ const KT: usize = memory.data<f32>([
 @inline function vexp(x0: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
                       kE0: v128, kE1: v128, kE2: v128, kE3: v128): v128 {
   // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives.
-  const x = f32x4.pmax(x0, kClamp);
+  return vexpInRange(f32x4.pmax(x0, kClamp), kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+}
+
+/**
+ * e^x without the clamp, for callers that know every x ≥ −80 (x − max of a row whose range is at
+ * most 80): below −87.3 the exponent bits of 2^n would wrap. NaN stays NaN.
+ */
+@inline function vexpInRange(x: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
+                             kE0: v128, kE1: v128, kE2: v128, kE3: v128): v128 {
   const z = madd(x, kLog2e, kShift);
   const n = f32x4.sub(z, kShift);
   // r = x − n·ln2. Fused, n·ln2 is not rounded and −ln2 in one f32 is off by 1.9e−9: |r| errs by
@@ -398,6 +406,12 @@ const KT: usize = memory.data<f32>([
 @inline function hmax(v: v128): f32 {
   v = f32x4.pmax(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
   v = f32x4.pmax(v, f32x4.shuffle(v, v, 1, 0, 3, 2));
+  return f32x4.extract_lane(v, 0);
+}
+
+@inline function hmin(v: v128): f32 {
+  v = f32x4.pmin(v, f32x4.shuffle(v, v, 2, 3, 0, 1));
+  v = f32x4.pmin(v, f32x4.shuffle(v, v, 1, 0, 3, 2));
   return f32x4.extract_lane(v, 0);
 }
 
@@ -549,11 +563,8 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
  * 9.1e−8 at [512, 32000]; same speed), and the sum's relative error stays near 1e−9 at C = 128k. The masked tail loads read at most 12 bytes past a row. tp == 0: statistics only.
  */
 function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize): f64 {
-  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
-  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
-  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
   const NEG_INF = f32x4.splat(-Infinity);
-  const ZERO = f32x4.splat(0);
+  const POS_INF = f32x4.splat(Infinity);
   const C16 = C & ~15;
   const C4 = C & ~3;
   const rem = C & 3;
@@ -562,7 +573,7 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
   let total: f64 = 0;
   let wsum: f64 = 0;
   let cnt: i32 = 0;
-  let mNext: f32 = 0;
+  let mNext: f32 = 0, loNext: f32 = 0;
   let haveNext = false;
   for (let i = 0; i < n; i++) {
     const row = xp + <usize>i * rowBytes;
@@ -575,52 +586,45 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
         continue;
       }
     }
-    let m = mNext;
-    let j = 0;
+    let m = mNext, lo = loNext;
     if (!haveNext) {
       let m0 = NEG_INF, m1 = NEG_INF, m2 = NEG_INF, m3 = NEG_INF;
+      let l0 = POS_INF, l1 = POS_INF;
+      let j = 0;
       if (j < C16) do {
         const a = row + (<usize>j << 2);
-        m0 = f32x4.pmax(m0, v128.load(a, 0));
-        m1 = f32x4.pmax(m1, v128.load(a, 16));
-        m2 = f32x4.pmax(m2, v128.load(a, 32));
-        m3 = f32x4.pmax(m3, v128.load(a, 48));
+        const v0 = v128.load(a, 0), v1 = v128.load(a, 16), v2 = v128.load(a, 32), v3 = v128.load(a, 48);
+        m0 = f32x4.pmax(m0, v0);
+        m1 = f32x4.pmax(m1, v1);
+        m2 = f32x4.pmax(m2, v2);
+        m3 = f32x4.pmax(m3, v3);
+        l0 = f32x4.pmin(l0, f32x4.pmin(v0, v1));
+        l1 = f32x4.pmin(l1, f32x4.pmin(v2, v3));
         j += 16;
       } while (j < C16);
-      for (; j < C4; j += 4) m0 = f32x4.pmax(m0, v128.load(row + (<usize>j << 2)));
-      if (rem) m1 = f32x4.pmax(m1, v128.bitselect(v128.load(row + (<usize>j << 2)), NEG_INF, tailMask));
+      for (; j < C4; j += 4) {
+        const v = v128.load(row + (<usize>j << 2));
+        m0 = f32x4.pmax(m0, v);
+        l0 = f32x4.pmin(l0, v);
+      }
+      if (rem) {
+        const v = v128.load(row + (<usize>j << 2));
+        m1 = f32x4.pmax(m1, v128.bitselect(v, NEG_INF, tailMask));
+        l1 = f32x4.pmin(l1, v128.bitselect(v, POS_INF, tailMask));
+      }
       m = hmax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
+      lo = hmin(f32x4.pmin(l0, l1));
     }
     const mv = f32x4.splat(m);
-    // the next row's max rides along (its loads overlap this row's arithmetic)
+    // the next row's max and min ride along (their loads overlap this row's arithmetic)
     const fuse = i + 1 < n;
     const nrow = fuse ? row + rowBytes : row;
-    let mx = NEG_INF;
-    let S: f64 = 0;
-    for (let j0 = 0; j0 < C; j0 += 512) {
-      const end = min(j0 + 512, C);
-      const e8 = j0 + ((end - j0) & ~7);
-      const e4 = j0 + ((end - j0) & ~3);
-      let s0 = ZERO, s1 = ZERO;
-      j = j0;
-      if (j < e8) do {
-        const o = <usize>j << 2;
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 0), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + o, 16), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-        mx = f32x4.pmax(mx, f32x4.pmax(v128.load(nrow + o, 0), v128.load(nrow + o, 16)));
-        j += 8;
-      } while (j < e8);
-      for (; j < e4; j += 4) {
-        s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-        mx = f32x4.pmax(mx, v128.load(nrow + (<usize>j << 2)));
-      }
-      if (j < end) {
-        s1 = f32x4.add(s1, v128.and(vexp(f32x4.sub(v128.load(row + (<usize>j << 2)), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3), tailMask));
-        mx = f32x4.pmax(mx, v128.bitselect(v128.load(nrow + (<usize>j << 2)), NEG_INF, tailMask));
-      }
-      S += hsumF64(f32x4.add(s0, s1));
-    }
-    mNext = hmax(mx);
+    // When max − min ≤ 80 every x − m ≥ −80 and the exp needs no clamp (one operation fewer per 4
+    // logits: ~4%). A row holding −inf, a masked logit (−1e9) or any wider range takes the clamped
+    // loop; NaN is skipped by pmin/pmax and still comes out NaN from either.
+    const S = m - lo <= 80 ? longRowSumInRange(row, nrow, C, mv, tailMask) : longRowSumClamped(row, nrow, C, mv, tailMask);
+    mNext = gNextMax;
+    loNext = gNextMin;
     haveNext = fuse;
     // log of the f64 sum, rounded once: within 0.5 ulp of f32.
     const ls = <f32>Math.log(S);
@@ -642,6 +646,75 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
   gCount = cnt;
   gWeightSum = wp ? wsum : <f64>cnt;
   return total;
+}
+
+let gNextMax: f32 = 0;
+let gNextMin: f32 = 0;
+
+// Two functions, so that each gets its own loop with `clamp` folded (called from one ternary, the
+// inlined body was merged into one loop testing the flag per step).
+function longRowSumInRange(row: usize, nrow: usize, C: i32, mv: v128, tailMask: v128): f64 {
+  return longRowSum(row, nrow, C, mv, false, tailMask);
+}
+function longRowSumClamped(row: usize, nrow: usize, C: i32, mv: v128, tailMask: v128): f64 {
+  return longRowSum(row, nrow, C, mv, true, tailMask);
+}
+
+/**
+ * Σ exp(x − m) over one row of rowsLong, in f64 from 512-float chunks, `clamp` a constant; the max
+ * and min of the row at nrow go to gNextMax and gNextMin.
+ */
+@inline function longRowSum(row: usize, nrow: usize, C: i32, mv: v128, clamp: bool, tailMask: v128): f64 {
+  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
+  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
+  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const ZERO = f32x4.splat(0);
+  let mx = f32x4.splat(-Infinity);
+  let mn = f32x4.splat(Infinity);
+  let S: f64 = 0;
+  for (let j0 = 0; j0 < C; j0 += 512) {
+    const end = min(j0 + 512, C);
+    const e8 = j0 + ((end - j0) & ~7);
+    const e4 = j0 + ((end - j0) & ~3);
+    let s0 = ZERO, s1 = ZERO;
+    let j = j0;
+    if (j < e8) do {
+      const o = <usize>j << 2;
+      const d0 = f32x4.sub(v128.load(row + o, 0), mv), d1 = f32x4.sub(v128.load(row + o, 16), mv);
+      if (clamp) {
+        s0 = f32x4.add(s0, vexp(d0, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+        s0 = f32x4.add(s0, vexp(d1, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      } else {
+        s0 = f32x4.add(s0, vexpInRange(d0, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+        s0 = f32x4.add(s0, vexpInRange(d1, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      }
+      const a = v128.load(nrow + o, 0), b = v128.load(nrow + o, 16);
+      mx = f32x4.pmax(mx, f32x4.pmax(a, b));
+      mn = f32x4.pmin(mn, f32x4.pmin(a, b));
+      j += 8;
+    } while (j < e8);
+    for (; j < e4; j += 4) {
+      const d = f32x4.sub(v128.load(row + (<usize>j << 2)), mv);
+      s0 = f32x4.add(s0, clamp
+        ? vexp(d, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3)
+        : vexpInRange(d, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      const a = v128.load(nrow + (<usize>j << 2));
+      mx = f32x4.pmax(mx, a);
+      mn = f32x4.pmin(mn, a);
+    }
+    if (j < end) {
+      // the lanes past the row are zeroed by the mask whatever they hold
+      const d = f32x4.sub(v128.load(row + (<usize>j << 2)), mv);
+      s1 = f32x4.add(s1, v128.and(vexp(d, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3), tailMask));
+      const a = v128.load(nrow + (<usize>j << 2));
+      mx = f32x4.pmax(mx, v128.bitselect(a, f32x4.splat(-Infinity), tailMask));
+      mn = f32x4.pmin(mn, v128.bitselect(a, f32x4.splat(Infinity), tailMask));
+    }
+    S += hsumF64(f32x4.add(s0, s1));
+  }
+  gNextMax = hmax(mx);
+  gNextMin = hmin(mn);
+  return S;
 }
 
 /**

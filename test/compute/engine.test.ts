@@ -199,6 +199,37 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     }
   });
 
+  it('clamps the exponentials of exactly the long rows whose range exceeds 80 (rowsLong takes each row\'s min with its max)', () => {
+    // Narrow rows (range ~8) run without the clamp. Each wide row holds one deep logit 100–150 below
+    // its max, where an unclamped exp wraps to a huge negative term (or 1e9 below, or -inf). The deep
+    // logit sits in each part of the loops in turn (8-float steps, the 4-float step, the masked tail,
+    // which is always clamped) of a row whose min comes from the previous row's pass, and of a row
+    // after an ignored one (its own pass: 16-float and 4-float steps). Range 79.5 stays unclamped.
+    const C = 1030;
+    const deep: Array<[number, number] | null> = [
+      [100, 5], null, [120, 300], null, [150, 1025], null, [1e9, 1029], [100, 1028], null, [79.5, 17],
+      null, [110, 1026], null, [130, 700], [Infinity, 3],
+    ];
+    const ignored = new Set([10, 12]); // rows 11 and 13 take their own max/min pass
+    const N = deep.length;
+    const x = new Float32Array(N * C);
+    for (let i = 0; i < N; i++) {
+      for (let c = 0; c < C; c++) x[i * C + c] = 3 * (i % 4) + 4 * Math.sin(i * 3.3 + c * 0.21);
+      const d = deep[i];
+      if (d) x[i * C + d[1]] = Math.fround(Math.max(...x.subarray(i * C, (i + 1) * C)) - d[0]);
+    }
+    const target = (i: number) => (i * 37) % C;
+    const t = i64([N], Array.from({ length: N }, (_, i) => ignored.has(i) ? -100 : target(i)));
+    const values = engine.crossEntropy({ dtype: 'float32', shape: [N, C], data: x }, t, { reduction: 'none' }).values!;
+    for (let i = 0; i < N; i++) {
+      if (ignored.has(i)) { expect(values[i]).toBe(0); continue; }
+      const row = Array.from(x.subarray(i * C, (i + 1) * C));
+      const m = Math.max(...row);
+      const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
+      close(values[i]!, lse - row[target(i)]!, 2e-6);
+    }
+  });
+
   it('zero-copy inputs stay valid after the memory grows', () => {
     const x = engine.allocInput([3, 4]);
     (x.data as Float32Array).set(X.data as Float32Array);
