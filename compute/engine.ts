@@ -633,7 +633,7 @@ interface BlockLayout {
  * The workspace of a block computation: x | targets raw | targets i32 | weight | y | values |
  * logProb | m | ls | scratch, each region 64-byte aligned with over-read slack.
  *
- * An input not in engine memory is staged one block at a time into a reusable area (≈ 256 KB, so
+ * An input not in engine memory is staged one block at a time into a reusable area (≈ 512 KB, so
  * the kernel reads it from L2 right after the copy wrote it) rather than copied whole first: one
  * pass over DRAM instead of three, and engine memory bounded by the block size. A staged spatial
  * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob

@@ -10,9 +10,14 @@ import type { BlockResults } from './engine';
 import type { LossPlan } from './semantics';
 import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } from './types';
 
-/** Items per block: ≈ 64k logits, a multiple of 4 (the SIMD kernels' group), at least 4. */
+/**
+ * Items per block: ≈ 128k logits (512 KB of float32, half of a 1 MB L2), a multiple of 4 (the SIMD
+ * kernels' group), at least 4. A staged block is copied in and then computed while it is in cache:
+ * against 64k, in one process from a plain Float32Array, [4096, 1000] took 6% less time and
+ * [8, 21, 512, 512] 3% less; 256k was 7% slower again at [4096, 1000].
+ */
 export function blockItems(C: number): number {
-  return Math.max(4, Math.floor(65536 / Math.max(1, C)) & ~3);
+  return Math.max(4, Math.floor(131072 / Math.max(1, C)) & ~3);
 }
 
 /** A block: image `image` (0 for rows), items [start, end) of that image (rows: of the batch). */
