@@ -4,6 +4,8 @@
 // engine's bits, pixel ranges read in place with their image's class stride, and a worker-style
 // engine that computes only in the workspace it is given. Needs the build (dist/compute/*.wasm).
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   compileEngine, createEngineSync, createSharedEngine, importsMemory, selectEngineFile, selectSharedEngineFile, sharedVariant, workspaceBytes,
@@ -241,6 +243,26 @@ describe('SharedHeap', () => {
       for (const [p] of live) heap.release(p);
       expect(heap.extent).toBe(HEAP_START);
     }), { numRuns: 200, seed: 20261128 });
+  });
+
+  it('gives a collected tensor\'s range back (the FinalizationRegistry behind allocShared), and not a live one\'s', async () => {
+    // V8's gc, exposed at run time (as `node --expose-gc` would)
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const heap = new SharedHeap(new MemoryViews(createSharedMemory()));
+    const kept = heap.tensor([1000], 'float32', 64, true);
+    const fill = () => { heap.tensor([250_000], 'float32', 64, true).data.fill(1); }; // dropped at once
+    fill();
+    const top = heap.extent;
+    expect(top).toBeGreaterThan(HEAP_START + 1_000_000);
+    // finalizers run after a collection, on a later task: collect and wait until the range is back
+    for (let i = 0; i < 50 && heap.extent === top; i++) {
+      gc();
+      await new Promise(resolve => setTimeout(resolve, 10));
+    }
+    expect(heap.extent).toBe(kept.data.byteOffset + 4096); // the kept tensor (4000 + 64 bytes, 64-aligned) is the top again
+    expect(heap.releaseTensor(kept)).toBe(true);
+    expect(heap.extent).toBe(HEAP_START);
   });
 
   it('a refused growth is a clear EngineInputError', () => {
