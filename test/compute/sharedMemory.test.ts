@@ -251,7 +251,7 @@ describe('SharedHeap', () => {
     const gc = runInNewContext('gc') as () => void;
     const heap = new SharedHeap(new MemoryViews(createSharedMemory()));
     const kept = heap.tensor([1000], 'float32', 64, true);
-    const fill = () => { heap.tensor([250_000], 'float32', 64, true).data.fill(1); }; // dropped at once
+    const fill = () => { (heap.tensor([250_000], 'float32', 64, true).data as Float32Array).fill(1); }; // dropped at once
     fill();
     const top = heap.extent;
     expect(top).toBeGreaterThan(HEAP_START + 1_000_000);
