@@ -17,7 +17,9 @@
 // - transfer (browser webviews, which are not cross-origin isolated, and runtimes without a shared
 //   build): each worker has its own memory; each shard is copied out and transferred to the next
 //   free worker, four shards per worker, as they finish.
-// An AbortSignal terminates the workers (new ones start on next use); so does a crashed worker.
+// An AbortSignal rejects at once. In shared mode the workers stop claiming shards, finish the one in
+// hand and are kept; in transfer mode they are terminated (new ones start on next use), as they
+// are, in both modes, when a worker crashes.
 // Hosts: compute/node/pool.ts (worker_threads), compute/browser/pool.ts (Web Workers).
 
 import { DTYPE_SIZE, viewElements } from './dtypes';
@@ -86,7 +88,10 @@ export interface PoolOptions {
 export interface RunOptions {
   /** Called as shards progress: items done of total. */
   readonly onProgress?: (done: number, total: number) => void;
-  /** Aborting rejects with CancelledError and terminates the workers. */
+  /**
+   * Aborting rejects with CancelledError. Shared mode keeps the workers (each finishes the shard in
+   * hand first, within CANCEL_GRACE_MS or it is terminated); transfer mode terminates them.
+   */
   readonly signal?: AbortSignal;
 }
 
@@ -135,6 +140,11 @@ interface Slot {
   workspace?: { ptr: number; bytes: number };
   /** The worker failed (crashed, exited) outside an evaluation: replaced on next use. */
   failed?: boolean;
+  /** Shared mode: the evaluation whose request the worker holds, until its result or error comes. */
+  inFlight?: number;
+  /** Set by a cancellation while the worker still holds its request: resolved by its reply. */
+  draining?: Promise<void>;
+  drained?: () => void;
 }
 
 /**
@@ -158,6 +168,11 @@ const SHARD_MIN_ELEMENTS = 1 << 18;
 const MIN_PARALLEL_SHARED = 1 << 22;
 /** How long the calling thread computes between turns of the event loop. */
 const YIELD_MS = 1;
+/**
+ * Shared mode, after a cancellation: how long the next evaluation waits for a worker to finish the
+ * shard it was computing (it stops claiming at once) before terminating it instead.
+ */
+const CANCEL_GRACE_MS = 2000;
 
 const hasSharedMemory = typeof SharedArrayBuffer === 'function';
 
@@ -283,6 +298,31 @@ export class EnginePool {
     this.slots = [];
   }
 
+  /**
+   * Shared mode: waits for the workers a cancellation left finishing a shard (each stops claiming at
+   * once and replies after its current one); one that has not replied within CANCEL_GRACE_MS is
+   * terminated and replaced. Until it replies a worker may write its workspace, so the range is
+   * neither reallocated nor given back before that.
+   */
+  private async awaitDraining(): Promise<void> {
+    const draining = this.slots.filter(s => s.draining);
+    if (draining.length === 0) return;
+    let timer: unknown;
+    const late = new Promise<void>(resolve => { timer = setTimeout(resolve, CANCEL_GRACE_MS); });
+    await Promise.race([Promise.all(draining.map(s => s.draining)), late]);
+    clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
+    const heap = this.space?.heap;
+    for (const s of draining) {
+      s.draining = undefined;
+      s.drained = undefined;
+      if (s.inFlight === undefined) continue;
+      this.slots = this.slots.filter(x => x !== s);
+      const stopped = s.port.terminate();
+      const ws = s.workspace;
+      if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
+    }
+  }
+
   /** The shared memory, its views on this thread and its allocator (made on first use). */
   private sharedSpace(): Space {
     if (!this.space) {
@@ -367,6 +407,8 @@ export class EnginePool {
   private async computeShared(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
+    await this.awaitDraining();
+    if (run.signal?.aborted) throw new CancelledError();
     const B = blockItems(plan.C);
     const threads = this.options.size;
     const space = this.sharedSpace();
@@ -446,6 +488,7 @@ export class EnginePool {
         const post = () => {
           if (settled()) return;
           kind = slot.kind ?? kind;
+          slot.inFlight = id;
           slot.port.post({
             type: 'compute', id, shards: requests, weight, blockItems: B, wantValues, progress: !!progress,
             board: board.buffer as SharedArrayBuffer, workspace: slot.workspace,
@@ -504,16 +547,24 @@ export class EnginePool {
         }
         oneDone();
       })().catch(err => fail(err instanceof Error ? err : new Error(String(err))));
-    }, stop);
+    }, stop, () => {
+      // Cancelled: the workers stop claiming (STOP) and reply after the shard in hand; they are kept
+      // (no restart, and in a browser no workspace left behind by a thread it cannot see end).
+      for (const slot of slots) {
+        if (slot.inFlight !== id) continue;
+        slot.draining = new Promise<void>(resolve => { slot.drained = resolve; });
+      }
+    });
     return { ...this.assemble(plan, shards, results as BlockResults[], wantValues, B, target), kind: kind as EngineKind };
   }
 
   /**
-   * Runs `start` until it calls `finish` or `fail`; an abort or a failure terminates the workers (a
-   * worker may be mid-shard) and rejects. `settled()` tells late callbacks to stop.
+   * Runs `start` until it calls `finish` or `fail`; a failure terminates the workers (a worker may be
+   * mid-shard) and rejects, and so does an abort unless `onCancel` takes care of the workers (shared
+   * mode lets them finish their shard). `settled()` tells late callbacks to stop.
    */
   private settle(run: RunOptions, start: (finish: () => void, fail: (err: Error) => void, settled: () => boolean) => void,
-                 onStop?: () => void): Promise<void> {
+                 onStop?: () => void, onCancel?: () => void): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       let settled = false;
       const abort = () => fail(new CancelledError());
@@ -522,7 +573,8 @@ export class EnginePool {
         settled = true;
         run.signal?.removeEventListener('abort', abort);
         onStop?.();
-        this.stopWorkers();
+        if (onCancel && err instanceof CancelledError) onCancel();
+        else this.stopWorkers();
         reject(err);
       };
       const finish = () => {
@@ -617,9 +669,14 @@ export class EnginePool {
         port.listen(reply => {
           if (reply.type === 'ready') { slot.kind = reply.kind; slot.isReady = true; resolve(); return; }
           if (reply.type === 'error' && reply.id === undefined) { reject(new Error(`engine worker failed to start: ${reply.message}`)); return; }
+          if (reply.type !== 'progress' && reply.id === slot.inFlight) {
+            slot.inFlight = undefined;
+            slot.drained?.();
+          }
           slot.onReply?.(reply);
         }, err => {
           slot.failed = true;
+          slot.drained?.();
           reject(err);
           slot.onError?.(err);
         });

@@ -1,8 +1,8 @@
 // The Node pool on one shared wasm memory: allocShared tensors are read in place by every thread
 // (a worker's shards are addresses of them), plain inputs are copied there once, each worker
 // computes in its own workspace range, the memory grows under warm workers, probability targets and
-// float64 inputs in every residency, ranges given back and reused, and a cancelled worker's
-// workspace reused once its thread has ended. Needs the build (dist/compute/nodeWorker.js, .wasm).
+// float64 inputs in every residency, ranges given back and reused, and a cancelled worker kept with
+// its workspace (or, silent past the grace period, replaced). Needs the build (dist/compute/nodeWorker.js, .wasm).
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -201,9 +201,17 @@ describe('engine pool on one shared wasm memory', () => {
     pool.terminate();
   });
 
-  it('reuses a cancelled worker\'s workspace only after its thread ended, and keeps computing right', async () => {
-    const pool = await createNodePool({ size: 2, file: 'ce-simd.wasm', minParallelElements: 0 });
+  it('keeps a cancelled worker, which finishes its shard and computes the next evaluation in the same workspace', async () => {
+    let made = 0, terminated = 0;
+    const { state, factory } = readyCounting(() => {
+      made++;
+      const port = nodeWorkerPort(script);
+      return { ...port, post: port.post.bind(port), listen: port.listen.bind(port), terminate: () => { terminated++; return port.terminate(); } };
+    });
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
     try {
+      pool.start();
+      await waitFor(() => state.ready === 1);
       const shape = [4, 21, 256, 512];
       const x = logits(pool.allocShared(shape), 19), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 20);
       const ref = engine.crossEntropy(copy(x), copy(t), { reduction: 'none' });
@@ -214,14 +222,51 @@ describe('engine pool on one shared wasm memory', () => {
           signal: controller.signal, onProgress: (done, total) => { if (done > 0 && done < total) controller.abort(); },
         });
         await expect(pending).rejects.toBeInstanceOf(CancelledError);
-        // the killed worker's thread ends, then its workspace goes back to the heap
-        await new Promise(resolve => setTimeout(resolve, 300));
+        // at once, with no pause for a thread to end: the worker is the same one
         const r = await pool.crossEntropy(x, t, { reduction: 'none' });
         expect(sameBits(r.values, ref.values)).toBe(true);
         extents.push(heapOf(pool).extent);
       }
-      // replacement workers reuse the freed ranges: the heap does not grow round after round
-      expect(extents[3]).toBe(extents[1]);
+      expect([made, terminated]).toEqual([1, 0]);
+      // the workspace is kept, not left behind and reallocated: the heap does not grow
+      expect(new Set(extents).size).toBe(1);
+    } finally {
+      pool.terminate();
+    }
+  });
+
+  it('terminates a cancelled worker that does not reply within the grace period, and replaces it', async () => {
+    // the first worker swallows its first result: cancelled, it never seems to finish its shard
+    let made = 0;
+    const { state, factory } = readyCounting(() => {
+      const port = nodeWorkerPort(script);
+      if (made++ > 0) return port;
+      let swallowed = false;
+      return {
+        post: (request, transfer) => port.post(request, transfer),
+        listen: (onMessage, onError) => port.listen(reply => {
+          if (reply.type === 'result' && !swallowed) { swallowed = true; return; }
+          onMessage(reply);
+        }, onError),
+        terminate: () => port.terminate(),
+      };
+    });
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    try {
+      pool.start();
+      await waitFor(() => state.ready === 1);
+      const shape = [4, 21, 256, 512];
+      const x = logits(pool.allocShared(shape), 23), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 24);
+      const ref = engine.crossEntropy(copy(x), copy(t));
+      const controller = new AbortController();
+      const pending = pool.crossEntropy(x, t, {}, {
+        signal: controller.signal, onProgress: (done, total) => { if (done > 0 && done < total) controller.abort(); },
+      });
+      await expect(pending).rejects.toBeInstanceOf(CancelledError);
+      const t0 = Date.now();
+      expect((await pool.crossEntropy(x, t)).loss).toBe(ref.loss);
+      expect(Date.now() - t0).toBeGreaterThanOrEqual(1900); // it waited out the grace period (2 s)
+      expect(made).toBe(2);
     } finally {
       pool.terminate();
     }
