@@ -98,7 +98,7 @@ describe('staged copy-in memory', () => {
     const { input, target } = makeCase(spec, 5);
     const r = engine.crossEntropy(input, target);
     expect(Number.isFinite(r.loss)).toBe(true);
-    // the block's staging (≈ 256 KB), its targets, statistics and scratch; not the 5.5 MB input
+    // the block's staging (≈ 512 KB), its targets, statistics and scratch; not the 5.5 MB input
     expect(memBytes() - before).toBeLessThan(1 << 20);
   });
 });
