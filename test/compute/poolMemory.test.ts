@@ -235,6 +235,47 @@ describe('engine pool on one shared wasm memory', () => {
     }
   });
 
+  it('cancelled at random moments, plain or shared inputs, it keeps its worker and computes every next evaluation right', async () => {
+    let made = 0;
+    const { state, factory } = readyCounting(() => { made++; return nodeWorkerPort(script); });
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    try {
+      pool.start();
+      await waitFor(() => state.ready === 1);
+      const shape = [2, 21, 256, 256];
+      const x = logits(pool.allocShared(shape), 31), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 32);
+      const px = copy(x), pt = copy(t);
+      const ref = engine.crossEntropy(px, pt, { reduction: 'none' });
+      const r = rng(33);
+      const outcomes = { cancelled: 0, finished: 0 };
+      const extents = new Set<number>();
+      for (let round = 0; round < 24; round++) {
+        const [ix, it] = round % 2 ? [px, pt] : [x, t];
+        const controller = new AbortController();
+        // abort before the call, after a random number of progress reports, or on a timer
+        const how = Math.floor(r() * 3), after = Math.floor(r() * 4);
+        if (how === 0 && r() < 0.3) controller.abort();
+        let reports = 0;
+        if (how === 2) setTimeout(() => controller.abort(), r() * 3);
+        const outcome = await pool.crossEntropy(ix, it, { reduction: 'none' }, {
+          signal: controller.signal,
+          onProgress: () => { if (how === 1 && reports++ >= after) controller.abort(); },
+        }).then(res => { expect(sameBits(res.values, ref.values)).toBe(true); return 'finished' as const; },
+          (err: unknown) => { expect(err).toBeInstanceOf(CancelledError); return 'cancelled' as const; });
+        outcomes[outcome]++;
+        const next = await pool.crossEntropy(round % 3 ? x : px, round % 3 ? t : pt, { reduction: 'none' });
+        expect(sameBits(next.values, ref.values)).toBe(true);
+        extents.add(heapOf(pool).extent);
+      }
+      expect(outcomes.cancelled).toBeGreaterThan(5);
+      expect(made).toBe(1);
+      // the plain input's staging area and the workspace are reused round after round
+      expect(extents.size).toBe(1);
+    } finally {
+      pool.terminate();
+    }
+  });
+
   it('terminates a cancelled worker that does not reply within the grace period, and replaces it', async () => {
     // the first worker swallows its first result: cancelled, it never seems to finish its shard
     let made = 0;
