@@ -32,3 +32,18 @@ export function resident(engine: Engine, t: Tensor): Tensor {
   (r.data as unknown as { set(a: ArrayLike<unknown>): void }).set(t.data as ArrayLike<unknown>);
   return r;
 }
+
+/**
+ * The bytes of a result array as hex, every NaN written as the canonical one. Which NaN an
+ * operation on NaNs returns is not fixed by WebAssembly: x86 returns the first NaN operand of an
+ * add, and V8's baseline and optimizing tiers may order the operands of the same add differently,
+ * so a row holding a NaN logit and an inf − inf gives +NaN or −NaN depending on which tier ran
+ * (seen: the same kernel, staged and in place, one call apart). No caller can tell NaNs apart.
+ */
+export function nanCanonicalBits(a: Float32Array | Float64Array | undefined): string {
+  if (a === undefined) return 'none';
+  const c = a.slice();
+  c.forEach((v, i) => { if (Number.isNaN(v)) c[i] = NaN; });
+  return Buffer.from(c.buffer).toString('hex');
+}
+

@@ -16,19 +16,9 @@ import { planTorch } from '../../compute/semantics';
 import { HEAP_START, MemoryViews, SharedHeap, createSharedMemory } from '../../compute/sharedMemory';
 import type { LossOptions, Tensor } from '../../compute/types';
 import { makeCase, rng, type CaseSpec } from './randomCases';
-import { BASE_CASE, PATH_VARIANTS, resident } from './pathCases';
+import { BASE_CASE, PATH_VARIANTS, nanCanonicalBits, resident } from './pathCases';
 
-/**
- * The bytes of a result array as hex, every NaN written as the canonical one: which NaN an
- * operation on NaNs returns is not fixed by WebAssembly (its sign differed between two compilations
- * of the same kernels, as it may between V8's tiers), and no caller can tell NaNs apart.
- */
-function bits(a: Float32Array | Float64Array | undefined): string {
-  if (a === undefined) return 'none';
-  const c = a.slice();
-  c.forEach((v, i) => { if (Number.isNaN(v)) c[i] = NaN; });
-  return Buffer.from(c.buffer).toString('hex');
-}
+const bits = nanCanonicalBits;
 function sameBlocks(a: BlockResults, b: BlockResults): void {
   expect(bits(a.partials)).toBe(bits(b.partials));
   expect(bits(a.values)).toBe(bits(b.values));
