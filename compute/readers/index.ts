@@ -11,7 +11,7 @@ import { readSafetensors } from './safetensors';
 
 export { readNpy, readNpyHeader, writeNpy } from './npy';
 export { readNpz } from './npz';
-export { readSafetensors } from './safetensors';
+export { readSafetensors, readSafetensorsHeader, type SafetensorsEntry } from './safetensors';
 export { readJsonTensors } from './json';
 export { DEFAULT_MAX_BYTES, float16ToNumber } from './elements';
 

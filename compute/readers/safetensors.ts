@@ -19,20 +19,41 @@ const DTYPES: Readonly<Record<string, TensorDtype | 'bfloat16'>> = {
 /** The reference implementation refuses headers above 100 MB; so do we, before decoding any text. */
 const MAX_HEADER_BYTES = 100_000_000;
 
-export function readSafetensors(
-  fileName: string, bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES,
-): { arrays: NamedTensor[]; metadata?: Record<string, string> } {
-  if (bytes.length < 8) throw new TensorFileError(fileName, `not a .safetensors file: ${bytes.length} bytes is shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** One tensor of a `.safetensors` header, checked against the file's length. */
+export interface SafetensorsEntry {
+  readonly name: string;
+  /** What the tensor holds once read (BF16 is widened to float32). */
+  readonly dtype: TensorDtype;
+  /** The dtype as stored, when it differs from `dtype` (BF16). */
+  readonly storedAs?: 'BF16';
+  readonly shape: number[];
+  /** The element count and the byte range in the file (absolute offsets). */
+  readonly count: number;
+  readonly begin: number;
+  readonly end: number;
+}
+
+/**
+ * Parses and checks a `.safetensors` header: `prefix` holds the file's first bytes (at least the
+ * 8-byte length and the header it declares), `fileLength` the whole file's size. Every check of
+ * `readSafetensors` happens here, in the same order and with the same messages, so that a caller
+ * reading one tensor straight from the file (`tensor-lens loss`) reports a bad file as the reader does.
+ */
+export function readSafetensorsHeader(
+  fileName: string, prefix: Uint8Array, fileLength: number, maxBytes = DEFAULT_MAX_BYTES,
+): { entries: SafetensorsEntry[]; metadata?: Record<string, string> } {
+  if (fileLength < 8) throw new TensorFileError(fileName, `not a .safetensors file: ${fileLength} bytes is shorter than the 8-byte header length`);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
   const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(bytes.length - 8)) {
-    throw new TensorFileError(fileName, `header length ${declared} is larger than the ${bytes.length - 8} bytes that follow`);
+  if (declared > BigInt(fileLength - 8)) {
+    throw new TensorFileError(fileName, `header length ${declared} is larger than the ${fileLength - 8} bytes that follow`);
   }
   const headerLength = Number(declared);
   if (headerLength > MAX_HEADER_BYTES) throw new TensorFileError(fileName, `header length ${headerLength} exceeds the 100 MB limit`);
+  if (prefix.length < 8 + headerLength) throw new Error(`internal: ${fileName}: the header's ${headerLength} bytes were not all read`);
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + headerLength)));
   } catch (err) {
     throw new TensorFileError(fileName, `the header is not valid JSON (${err instanceof Error ? err.message : String(err)})`);
   }
@@ -40,10 +61,9 @@ export function readSafetensors(
     throw new TensorFileError(fileName, 'the header is not a JSON object');
   }
   const dataStart = 8 + headerLength;
-  const dataLength = bytes.length - dataStart;
-  const arrays: NamedTensor[] = [];
+  const dataLength = fileLength - dataStart;
+  const entries: SafetensorsEntry[] = [];
   let metadata: Record<string, string> | undefined;
-  const spans: { name: string; begin: number; end: number }[] = [];
   let decoded = 0;
   for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
@@ -75,23 +95,35 @@ export function readSafetensors(
     }
     decoded += dtype === 'bfloat16' ? count * 4 : need;
     if (decoded > maxBytes) throw new TensorFileError(fileName, `${what}: decoding the file needs more than the ${maxBytes}-byte limit`);
-    spans.push({ name, begin, end });
-    if (dtype === 'bfloat16') {
-      const bits = copyElements(bytes, dataStart + begin, 'uint16', count, false) as Uint16Array;
-      arrays.push({ name, tensor: makeTensor('float32', shape as number[], bfloat16ToFloat32(bits)), storedAs: 'BF16' });
-    } else {
-      arrays.push({ name, tensor: makeTensor(dtype, shape as number[], copyElements(bytes, dataStart + begin, dtype, count, false)) });
-    }
+    entries.push({
+      name, dtype: dtype === 'bfloat16' ? 'float32' : dtype, ...(dtype === 'bfloat16' ? { storedAs: 'BF16' as const } : {}),
+      shape: shape as number[], count, begin: dataStart + begin, end: dataStart + end,
+    });
   }
   // Tensors may not share bytes (the format's own validation rejects overlaps as well).
-  spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let i = 1; i < spans.length; i++) {
     const a = spans[i - 1]!;
     const b = spans[i]!;
     if (b.begin < a.end) {
-      throw new TensorFileError(fileName, `tensors '${a.name}' [${a.begin}, ${a.end}] and '${b.name}' [${b.begin}, ${b.end}] overlap`);
+      throw new TensorFileError(fileName,
+        `tensors '${a.name}' [${a.begin - dataStart}, ${a.end - dataStart}] and '${b.name}' [${b.begin - dataStart}, ${b.end - dataStart}] overlap`);
     }
   }
+  return metadata ? { entries, metadata } : { entries };
+}
+
+export function readSafetensors(
+  fileName: string, bytes: Uint8Array, maxBytes = DEFAULT_MAX_BYTES,
+): { arrays: NamedTensor[]; metadata?: Record<string, string> } {
+  const { entries, metadata } = readSafetensorsHeader(fileName, bytes, bytes.length, maxBytes);
+  const arrays = entries.map((e): NamedTensor => {
+    if (e.storedAs === 'BF16') {
+      const bits = copyElements(bytes, e.begin, 'uint16', e.count, false) as Uint16Array;
+      return { name: e.name, tensor: makeTensor('float32', e.shape, bfloat16ToFloat32(bits)), storedAs: 'BF16' };
+    }
+    return { name: e.name, tensor: makeTensor(e.dtype, e.shape, copyElements(bytes, e.begin, e.dtype, e.count, false)) };
+  });
   return metadata ? { arrays, metadata } : { arrays };
 }
 
