@@ -1,9 +1,11 @@
 // `tensor-lens loss`'s tensor files, read where the evaluation reads them: a little-endian C-order
-// `.npy` goes from the file straight into memory the engine (or the pool's workers) computes on, with
-// no copy; every other file goes through the readers (compute/readers) as before.
+// `.npy`, and a tensor of a `.safetensors` file, go from the file straight into memory the engine (or
+// the pool's workers) computes on, with no copy; every other file goes through the readers
+// (compute/readers) as before.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readNpyHeader, readTensorFile } from '../compute/readers/index';
+import { readNpyHeader, readSafetensorsHeader, readTensorFile } from '../compute/readers/index';
+import { hasZipMagic } from '../compute/readers/npz';
 import { TensorFileError, type Tensor, type TensorDtype, type TypedArray } from '../compute/types';
 
 /** Where a tensor read straight from a file lands: `Engine.allocTensor` or `EnginePool.allocShared`. */
@@ -20,8 +22,9 @@ const PREFIX = 12;
 
 /**
  * Reads `file` or `file:name` (one array of a multi-array file). With `alloc`, a `.npy` whose data
- * the engine reads as stored (little-endian, C order, an engine element type) is read from the file
- * into `alloc(shape, dtype)` directly; anything else is read and converted by the readers.
+ * the engine reads as stored (little-endian, C order, an engine element type), or the (named or only)
+ * tensor of a `.safetensors` file of such a type, is read from the file into `alloc(shape, dtype)`
+ * directly; anything else is read and converted by the readers.
  */
 export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Promise<{ tensor: Tensor; direct: boolean }> {
   let fd: number | undefined;
@@ -30,11 +33,11 @@ export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Pro
   } catch (first) {
     const colon = spec.lastIndexOf(':');
     if (colon <= 0) throw new TensorFileError(spec, `cannot read the file (${(first as NodeJS.ErrnoException).code ?? String(first)})`);
-    return { tensor: await readNamed(spec.slice(0, colon), spec.slice(colon + 1)), direct: false };
+    return readNamed(spec.slice(0, colon), spec.slice(colon + 1), alloc);
   }
   try {
     if (alloc) {
-      const direct = readNpyDirect(spec, fd, alloc);
+      const direct = isSafetensorsName(spec) ? readSafetensorsDirect(spec, fd, alloc) : readNpyDirect(spec, fd, alloc);
       if (direct) return { tensor: direct, direct: true };
     }
     const contents = await readTensorFile(spec, readAll(spec, fd), { share: true });
@@ -47,7 +50,7 @@ export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Pro
   }
 }
 
-async function readNamed(path: string, name: string): Promise<Tensor> {
+async function readNamed(path: string, name: string, alloc?: TensorAllocator): Promise<{ tensor: Tensor; direct: boolean }> {
   let fd: number;
   try {
     fd = openReadable(path);
@@ -55,10 +58,14 @@ async function readNamed(path: string, name: string): Promise<Tensor> {
     throw new TensorFileError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   try {
+    if (alloc && isSafetensorsName(path)) {
+      const direct = readSafetensorsDirect(path, fd, alloc, name);
+      if (direct) return { tensor: direct, direct: true };
+    }
     const contents = await readTensorFile(path, readAll(path, fd), { share: true });
     const found = contents.arrays.find(a => a.name === name);
     if (!found) throw new TensorFileError(path, `has no array named '${name}' (arrays: ${contents.arrays.map(a => a.name).join(', ') || 'none'})`);
-    return found.tensor;
+    return { tensor: found.tensor, direct: false };
   } finally {
     closeSync(fd);
   }
@@ -90,6 +97,41 @@ function readNpyDirect(fileName: string, fd: number, alloc: TensorAllocator): Te
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   const got = readFully(fd, bytes, h.dataOffset);
   // the header check saw the length; a file that shrank since is still an error, not zeros
+  if (got < bytes.length) throw new TensorFileError(fileName, `the data ended after ${got} of ${bytes.length} bytes (the file changed while it was read)`);
+  touchPages(bytes);
+  return tensor;
+}
+
+/** A name the readers take for `.safetensors` when its leading bytes are not .npy's or a zip's. */
+function isSafetensorsName(fileName: string): boolean {
+  return /\.safetensors$/i.test(fileName);
+}
+
+/**
+ * The direct path for `.safetensors`: the length and the JSON header are read and checked by the
+ * reader's own header parser (its errors, in its order), then the one tensor asked for (by `name`,
+ * or the file's only one) is read from the file into the allocation. Returns undefined (nothing
+ * allocated) when the file is not one the readers take as safetensors, the tensor is not named or
+ * not there, or its type is not one the engine reads as stored (BF16, F16, ...): the readers then
+ * handle it, with their errors.
+ */
+function readSafetensorsDirect(fileName: string, fd: number, alloc: TensorAllocator, name?: string): Tensor | undefined {
+  const size = fstatSync(fd).size;
+  if (size < 8) return undefined;
+  const lengthField = new Uint8Array(8);
+  if (readFully(fd, lengthField, 0) < 8 || isNpyPrefix(lengthField) || hasZipMagic(lengthField)) return undefined;
+  const declared = new DataView(lengthField.buffer).getBigUint64(0, true);
+  // a header longer than the file or the reader's limit: the reader's error, from the reader
+  if (declared > BigInt(Math.min(size - 8, 100_000_000))) return undefined;
+  const prefix = new Uint8Array(8 + Number(declared));
+  if (readFully(fd, prefix, 0) < prefix.length) return undefined;
+  const { entries } = readSafetensorsHeader(fileName, prefix, size);
+  const entry = name === undefined ? (entries.length === 1 ? entries[0] : undefined) : entries.find(e => e.name === name);
+  if (!entry || entry.storedAs || !DIRECT.has(entry.dtype)) return undefined;
+  const tensor = alloc(entry.shape, entry.dtype);
+  const data = tensor.data as TypedArray;
+  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const got = readFully(fd, bytes, entry.begin);
   if (got < bytes.length) throw new TensorFileError(fileName, `the data ended after ${got} of ${bytes.length} bytes (the file changed while it was read)`);
   touchPages(bytes);
   return tensor;

@@ -1,6 +1,6 @@
-// `tensor-lens loss`'s input path: a .npy the engine reads as stored goes from the file straight into
-// engine memory (one thread) or shared memory (--threads N); every other file goes through the
-// readers with the same tensors and the same errors. In process (lossCommand with captured output).
+// `tensor-lens loss`'s input path: a .npy the engine reads as stored, or such a tensor of a
+// .safetensors file, goes from the file straight into engine memory (one thread) or shared memory
+// (--threads N); every other file goes through the readers with the same tensors and the same errors. In process (lossCommand with captured output).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +36,25 @@ function bigEndianNpy(shape: number[], data: Float32Array): Uint8Array {
   data.forEach((v, i) => view.setFloat32(i * 4, v, false));
   return out;
 }
+
+
+/** A .safetensors file of `tensors` (name → dtype name, shape, raw little-endian bytes), in order. */
+function safetensors(tensors: [string, string, number[], Uint8Array][]): Uint8Array {
+  const header: Record<string, unknown> = {};
+  let at = 0;
+  for (const [name, dtype, shape, bytes] of tensors) {
+    header[name] = { dtype, shape, data_offsets: [at, at + bytes.length] };
+    at += bytes.length;
+  }
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const out = new Uint8Array(8 + json.length + at);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let p = 8 + json.length;
+  for (const [, , , bytes] of tensors) { out.set(bytes, p); p += bytes.length; }
+  return out;
+}
+const bytesOf = (a: ArrayBufferView) => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
 describe('tensor-lens loss: tensor files straight into engine or shared memory', () => {
   let engine: Engine;
@@ -146,6 +165,63 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
     const none = await run(['--input', xFile, '--target', tFile, '--reduction', 'none', '--format', 'json', '--threads', '2']);
     const noneRef = engine.crossEntropy(x, t, { reduction: 'none' });
     expect(JSON.parse(none.stdout).values).toEqual(Array.from(noneRef.values!.subarray(0, 1000)));
+  });
+
+  it('reads a .safetensors tensor (named, or the only one) straight into the allocator\'s memory; BF16 and bad files go to the readers', async () => {
+    const file = join(tmp, 'batch.safetensors');
+    writeFileSync(file, safetensors([['logits', 'F32', shape, bytesOf(x.data)], ['labels', 'I64', t.shape as number[], bytesOf(t.data)]]));
+    const allocated: Tensor[] = [];
+    const alloc: TensorAllocator = (s, dtype) => { const a = engine.allocTensor(s, dtype); allocated.push(a); return a; };
+    const rx = await readTensorSpec(`${file}:logits`, alloc);
+    const rt = await readTensorSpec(`${file}:labels`, alloc);
+    expect([rx.direct, rt.direct]).toEqual([true, true]);
+    expect([rx.tensor, rt.tensor]).toEqual([allocated[0], allocated[1]]);
+    expect(Buffer.from(bytesOf(rx.tensor.data)).equals(Buffer.from(bytesOf(x.data)))).toBe(true);
+    expect([...(rt.tensor.data as BigInt64Array)]).toEqual([...(t.data as BigInt64Array)]);
+    expect(engine.crossEntropy(rx.tensor, rt.tensor).loss).toBe(engine.crossEntropy(x, t).loss);
+    // the only tensor of a file needs no name
+    const one = join(tmp, 'one.safetensors');
+    writeFileSync(one, safetensors([['x', 'F32', [3, 4], bytesOf(Float32Array.from({ length: 12 }, (_, i) => i))]]));
+    const r1 = await readTensorSpec(one, alloc);
+    expect(r1.direct).toBe(true);
+    expect([...(r1.tensor.data as Float32Array)]).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    for (let i = allocated.length - 1; i >= 0; i--) engine.free(allocated[i]!);
+
+    let calls = 0;
+    const counting: TensorAllocator = (s, dtype) => { calls++; return engine.allocTensor(s, dtype); };
+    // two tensors and no name: the readers' ArrayChoiceError; a missing name: their error
+    await expect(readTensorSpec(file, counting)).rejects.toBeInstanceOf(ArrayChoiceError);
+    expect((await readTensorSpec(`${file}:nope`, counting).catch(e => e)).message).toMatch(/has no array named 'nope' \(arrays: logits, labels\)/);
+    // BF16 is widened by the reader (exactly), not read in place
+    const bf = join(tmp, 'bf.safetensors');
+    writeFileSync(bf, safetensors([['x', 'BF16', [2], new Uint8Array([0x80, 0x3f, 0x00, 0xc0])]]));
+    const rb = await readTensorSpec(bf, counting);
+    expect(rb.direct).toBe(false);
+    expect([...(rb.tensor.data as Float32Array)]).toEqual([1, -2]);
+    // truncated data and a broken header: exactly the reader's errors, nothing allocated
+    const whole = safetensors([['x', 'F32', [3, 4], bytesOf(new Float32Array(12))]]);
+    const broken = whole.slice();
+    broken[9] = 0x7b; // a second '{' where the header's key should start
+    for (const [label, bytes] of [['cut', whole.subarray(0, whole.length - 8)], ['broken', broken]] as const) {
+      const f = join(tmp, `${label}.safetensors`);
+      writeFileSync(f, bytes);
+      const expected = await readTensorFile(f, bytes).catch(e => e);
+      const err = await readTensorSpec(f, counting).catch(e => e);
+      expect(err).toBeInstanceOf(TensorFileError);
+      expect(err.message).toBe(expected.message);
+    }
+    expect(calls).toBe(0);
+  });
+
+  it('the command reads .safetensors tensors in place on one thread and with --threads 2, with the same bits', async () => {
+    const file = join(tmp, 'run.safetensors');
+    writeFileSync(file, safetensors([['labels', 'I64', t.shape as number[], bytesOf(t.data)], ['logits', 'F32', shape, bytesOf(x.data)]]));
+    const ref = engine.crossEntropy(x, t);
+    for (const extra of [[], ['--threads', '2']]) {
+      const r = await run(['--input', `${file}:logits`, '--target', `${file}:labels`, '--format', 'json', ...extra]);
+      expect(r.stderr).toBe('');
+      expect(JSON.parse(r.stdout).loss).toBe(ref.loss);
+    }
   });
 
   it('PyTorch errors are unchanged on the direct path', async () => {
