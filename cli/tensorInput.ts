@@ -92,10 +92,14 @@ function readNpyDirect(fileName: string, fd: number, alloc: TensorAllocator): Te
   if (readFully(fd, probe.subarray(0, headerEnd), 0) < headerEnd) return undefined;
   const h = readNpyHeader(fileName, probe);
   if (h.bigEndian || h.fortranOrder || !DIRECT.has(h.dtype)) return undefined;
-  const tensor = alloc(h.shape, h.dtype);
+  return readIntoAllocation(fileName, fd, alloc(h.shape, h.dtype), h.dataOffset);
+}
+
+/** Fills `tensor` (just allocated) with the file's bytes from `offset`, as stored. */
+function readIntoAllocation(fileName: string, fd: number, tensor: Tensor, offset: number): Tensor {
   const data = tensor.data as TypedArray;
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const got = readFully(fd, bytes, h.dataOffset);
+  const got = readFully(fd, bytes, offset);
   // the header check saw the length; a file that shrank since is still an error, not zeros
   if (got < bytes.length) throw new TensorFileError(fileName, `the data ended after ${got} of ${bytes.length} bytes (the file changed while it was read)`);
   touchPages(bytes);
@@ -128,13 +132,7 @@ function readSafetensorsDirect(fileName: string, fd: number, alloc: TensorAlloca
   const { entries } = readSafetensorsHeader(fileName, prefix, size);
   const entry = name === undefined ? (entries.length === 1 ? entries[0] : undefined) : entries.find(e => e.name === name);
   if (!entry || entry.storedAs || !DIRECT.has(entry.dtype)) return undefined;
-  const tensor = alloc(entry.shape, entry.dtype);
-  const data = tensor.data as TypedArray;
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const got = readFully(fd, bytes, entry.begin);
-  if (got < bytes.length) throw new TensorFileError(fileName, `the data ended after ${got} of ${bytes.length} bytes (the file changed while it was read)`);
-  touchPages(bytes);
-  return tensor;
+  return readIntoAllocation(fileName, fd, alloc(entry.shape, entry.dtype), entry.begin);
 }
 
 /** Keeps touchPages' reads from being optimised away. */
