@@ -25,7 +25,7 @@ export function hasZipMagic(bytes: Uint8Array): boolean {
     && ((bytes[2] === 3 && bytes[3] === 4) || (bytes[2] === 5 && bytes[3] === 6));
 }
 
-interface ZipMember {
+export interface ZipMember {
   readonly name: string;
   readonly method: number;
   readonly flags: number;
@@ -165,10 +165,13 @@ async function memberBytes(fileName: string, bytes: Uint8Array, m: ZipMember, ma
     throw new TensorFileError(fileName, `${where} uses ZIP compression method ${m.method}; only stored (0) and deflate (8) are supported`);
   }
   const crc = crc32(out);
-  if (crc !== m.crc32) {
-    throw new TensorFileError(fileName, `${where} is corrupt: CRC-32 ${hex(crc)} does not match the recorded ${hex(m.crc32)}`);
-  }
+  if (crc !== m.crc32) throw crcMismatch(fileName, m, crc);
   return out;
+}
+
+/** The error for a member whose CRC-32 is not the recorded one. */
+export function crcMismatch(fileName: string, m: ZipMember, crc: number): TensorFileError {
+  return new TensorFileError(fileName, `member '${m.name}' is corrupt: CRC-32 ${hex(crc)} does not match the recorded ${hex(m.crc32)}`);
 }
 
 /**
@@ -223,7 +226,7 @@ async function inflateRaw(fileName: string, where: string, compressed: Uint8Arra
   return out;
 }
 
-function findEndOfCentralDirectory(bytes: Uint8Array, view: DataView): number {
+export function findEndOfCentralDirectory(bytes: Uint8Array, view: DataView): number {
   // The record is 22 bytes plus a comment of at most 65535 bytes, at the very end.
   const lowest = Math.max(0, bytes.length - 22 - 0xffff);
   for (let p = bytes.length - 22; p >= lowest; p--) {
@@ -245,7 +248,7 @@ let crcTables: Uint32Array | undefined;
  * CRC-32 (IEEE 802.3, reflected, as ZIP uses), slicing-by-8: eight 256-entry tables let each step
  * consume 8 bytes with independent lookups (about 4× the byte-at-a-time loop).
  */
-export function crc32(data: Uint8Array): number {
+export function crc32(data: Uint8Array, previous = 0): number {
   if (!crcTables) {
     crcTables = new Uint32Array(256 * 8);
     for (let n = 0; n < 256; n++) {
@@ -262,7 +265,8 @@ export function crc32(data: Uint8Array): number {
     }
   }
   const t = crcTables;
-  let c = 0xffffffff;
+  // continuing `previous` (the CRC of the bytes before `data`): 0 starts afresh
+  let c = (previous ^ 0xffffffff) >>> 0;
   let i = 0;
   const n8 = data.length - (data.length % 8);
   for (; i < n8; i += 8) {
