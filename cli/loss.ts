@@ -94,9 +94,9 @@ export async function lossCommand(argv: readonly string[], io: LossIo = processI
     const engine: Evaluator = pool ?? await loadEngine();
     // the workers start (and compile their instances) while the files are read
     pool?.start();
-    // A .npy, or a .safetensors tensor, that the engine reads as stored lands straight in engine
-    // memory (one thread) or in shared memory the workers read (a pool): no copy between the file
-    // and the kernels.
+    // A .npy, a .safetensors tensor or a stored .npz member that the engine reads as stored lands
+    // straight in engine memory (one thread) or in shared memory the workers read (a pool): no copy
+    // between the file and the kernels.
     const alloc: TensorAllocator = pool ? (shape, dtype) => pool.allocShared(shape, dtype)
       : (shape, dtype) => (engine as Engine).allocTensor(shape, dtype);
     try {

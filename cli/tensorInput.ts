@@ -1,11 +1,12 @@
 // `tensor-lens loss`'s tensor files, read where the evaluation reads them: a little-endian C-order
-// `.npy`, and a tensor of a `.safetensors` file, go from the file straight into memory the engine (or
-// the pool's workers) computes on, with no copy; every other file goes through the readers
-// (compute/readers) as before.
+// `.npy`, a tensor of a `.safetensors` file and a stored `.npz` member go from the file straight into
+// memory the engine (or the pool's workers) computes on, with no copy; every other file goes through
+// the readers (compute/readers) as before.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import { readNpyHeader, readSafetensorsHeader, readTensorFile } from '../compute/readers/index';
-import { hasZipMagic } from '../compute/readers/npz';
+import { DTYPE_SIZE } from '../compute/dtypes';
+import { DEFAULT_MAX_BYTES, readNpyHeader, readSafetensorsHeader, readTensorFile } from '../compute/readers/index';
+import { crc32, crcMismatch, findEndOfCentralDirectory, hasZipMagic, readCentralDirectory } from '../compute/readers/npz';
 import { TensorFileError, type Tensor, type TensorDtype, type TypedArray } from '../compute/types';
 
 /** Where a tensor read straight from a file lands: `Engine.allocTensor` or `EnginePool.allocShared`. */
@@ -23,8 +24,8 @@ const PREFIX = 12;
 /**
  * Reads `file` or `file:name` (one array of a multi-array file). With `alloc`, a `.npy` whose data
  * the engine reads as stored (little-endian, C order, an engine element type), or the (named or only)
- * tensor of a `.safetensors` file of such a type, is read from the file into `alloc(shape, dtype)`
- * directly; anything else is read and converted by the readers.
+ * array of a `.safetensors` file or of an `.npz` (stored) of such a type, is read from the file into
+ * `alloc(shape, dtype)` directly; anything else is read and converted by the readers.
  */
 export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Promise<{ tensor: Tensor; direct: boolean }> {
   let fd: number | undefined;
@@ -37,7 +38,8 @@ export async function readTensorSpec(spec: string, alloc?: TensorAllocator): Pro
   }
   try {
     if (alloc) {
-      const direct = isSafetensorsName(spec) ? readSafetensorsDirect(spec, fd, alloc) : readNpyDirect(spec, fd, alloc);
+      const direct = readNpzDirect(spec, fd, alloc)
+        ?? (isSafetensorsName(spec) ? readSafetensorsDirect(spec, fd, alloc) : readNpyDirect(spec, fd, alloc));
       if (direct) return { tensor: direct, direct: true };
     }
     const contents = await readTensorFile(spec, readAll(spec, fd), { share: true });
@@ -58,8 +60,8 @@ async function readNamed(path: string, name: string, alloc?: TensorAllocator): P
     throw new TensorFileError(path, `cannot read the file (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
   try {
-    if (alloc && isSafetensorsName(path)) {
-      const direct = readSafetensorsDirect(path, fd, alloc, name);
+    if (alloc) {
+      const direct = readNpzDirect(path, fd, alloc, name) ?? (isSafetensorsName(path) ? readSafetensorsDirect(path, fd, alloc, name) : undefined);
       if (direct) return { tensor: direct, direct: true };
     }
     const contents = await readTensorFile(path, readAll(path, fd), { share: true });
@@ -133,6 +135,67 @@ function readSafetensorsDirect(fileName: string, fd: number, alloc: TensorAlloca
   const entry = name === undefined ? (entries.length === 1 ? entries[0] : undefined) : entries.find(e => e.name === name);
   if (!entry || entry.storedAs || !DIRECT.has(entry.dtype)) return undefined;
   return readIntoAllocation(fileName, fd, alloc(entry.shape, entry.dtype), entry.begin);
+}
+
+/**
+ * The direct path for a stored (not deflated) `.npz` member: the central directory is read from the
+ * file's end and parsed by the reader's own code, the member's `.npy` header by the `.npy` reader, and
+ * its data read from the file into the allocation, then checked against the member's CRC-32 (the
+ * reader's error when it differs). As numpy's `np.load` does, only the member asked for (by `name`,
+ * or the archive's only array) is read, so a damaged other member goes unnoticed here where the
+ * reader, which decodes every member, would refuse the file. Returns undefined (nothing allocated)
+ * for anything else: not a zip, zip64 or multi-disk, a deflated or encrypted member, big-endian or
+ * Fortran-order data, an element type the engine does not read as stored, or a file the checks here
+ * find wrong; the readers then handle it, with their errors.
+ */
+function readNpzDirect(fileName: string, fd: number, alloc: TensorAllocator, name?: string): Tensor | undefined {
+  const size = fstatSync(fd).size;
+  if (size < 22) return undefined;
+  const magic = new Uint8Array(4);
+  if (readFully(fd, magic, 0) < 4 || !hasZipMagic(magic)) return undefined;
+  // A buffer of the file's length holding only the regions read: the rest stays untouched zero pages.
+  const bytes = new Uint8Array(size);
+  const tail = Math.min(size, 22 + 0xffff);
+  if (readFully(fd, bytes.subarray(size - tail), size - tail) < tail) return undefined;
+  const view = new DataView(bytes.buffer);
+  const eocd = findEndOfCentralDirectory(bytes, view);
+  if (eocd < 0 || view.getUint16(eocd + 4, true) !== 0 || view.getUint16(eocd + 6, true) !== 0) return undefined;
+  const entries = view.getUint16(eocd + 10, true), cdSize = view.getUint32(eocd + 12, true), cdOffset = view.getUint32(eocd + 16, true);
+  if (entries === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff || cdOffset + cdSize > size) return undefined;
+  if (readFully(fd, bytes.subarray(cdOffset, cdOffset + cdSize), cdOffset) < cdSize) return undefined;
+  let members;
+  try {
+    members = readCentralDirectory(fileName, bytes);
+  } catch {
+    return undefined;
+  }
+  const arrays = members.filter(m => m.name.endsWith('.npy'));
+  const m = name === undefined ? (arrays.length === 1 ? arrays[0] : undefined) : arrays.find(a => a.name === `${name}.npy`);
+  if (!m || m.method !== 0 || m.flags & 1 || m.size !== m.compressedSize || m.size > DEFAULT_MAX_BYTES) return undefined;
+  const h = m.localHeaderOffset;
+  if (h + 30 > size || readFully(fd, bytes.subarray(h, h + 30), h) < 30 || view.getUint32(h, true) !== 0x04034b50) return undefined;
+  const start = h + 30 + view.getUint16(h + 26, true) + view.getUint16(h + 28, true);
+  if (start + m.size > size || m.size < PREFIX || readFully(fd, bytes.subarray(start, start + PREFIX), start) < PREFIX) return undefined;
+  const prefix = bytes.subarray(start, start + PREFIX);
+  if (!isNpyPrefix(prefix)) return undefined;
+  const pv = new DataView(prefix.buffer, prefix.byteOffset, PREFIX);
+  const headerEnd = prefix[6] === 1 ? 10 + pv.getUint16(8, true) : 12 + pv.getUint32(8, true);
+  if (headerEnd > m.size || headerEnd > 1 << 20 || readFully(fd, bytes.subarray(start, start + headerEnd), start) < headerEnd) return undefined;
+  let header;
+  try {
+    header = readNpyHeader(`${fileName}[${m.name}]`, bytes.subarray(start, start + m.size));
+  } catch {
+    return undefined;
+  }
+  if (header.bigEndian || header.fortranOrder || !DIRECT.has(header.dtype)) return undefined;
+  const count = header.shape.reduce((a, b) => a * b, 1);
+  // the member holds the header and the data, nothing after them (else the readers decide)
+  if (header.dataOffset + count * DTYPE_SIZE[header.dtype] !== m.size) return undefined;
+  const tensor = readIntoAllocation(fileName, fd, alloc(header.shape, header.dtype), start + header.dataOffset);
+  const data = tensor.data as TypedArray;
+  const crc = crc32(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), crc32(bytes.subarray(start, start + header.dataOffset)));
+  if (crc !== m.crc32) throw crcMismatch(fileName, m, crc);
+  return tensor;
 }
 
 /** Keeps touchPages' reads from being optimised away. */

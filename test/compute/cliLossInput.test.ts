@@ -1,6 +1,7 @@
 // `tensor-lens loss`'s input path: a .npy the engine reads as stored, or such a tensor of a
-// .safetensors file, goes from the file straight into engine memory (one thread) or shared memory
-// (--threads N); every other file goes through the readers with the same tensors and the same errors. In process (lossCommand with captured output).
+// .safetensors file or a stored .npz member, goes from the file straight into engine memory (one
+// thread) or shared memory (--threads N); every other file goes through the readers with the same
+// tensors and the same errors (an .npz member is checked alone, as numpy reads it). In process (lossCommand with captured output).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { enableRelaxedSimd, loadEngine } from '../../compute/node/loadEngine';
 import { readTensorFile } from '../../compute/readers/index';
 import { writeNpy } from '../../compute/readers/npy';
 import { TensorFileError, type Tensor } from '../../compute/types';
+import { buildZip } from './zipFixture';
 
 const tmp = mkdtempSync(join(tmpdir(), 'cli-loss-input-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -74,6 +76,20 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
     writeFileSync(xFile, writeNpy(x));
     writeFileSync(tFile, writeNpy(t));
   });
+
+  /** `file:logits` and `file:labels` read straight into engine memory: the arrays written, the same loss. */
+  async function expectDirectPair(file: string): Promise<void> {
+    const allocated: Tensor[] = [];
+    const alloc: TensorAllocator = (s, dtype) => { const a = engine.allocTensor(s, dtype); allocated.push(a); return a; };
+    const rx = await readTensorSpec(`${file}:logits`, alloc);
+    const rt = await readTensorSpec(`${file}:labels`, alloc);
+    expect([rx.direct, rt.direct]).toEqual([true, true]);
+    expect([rx.tensor, rt.tensor]).toEqual([allocated[0], allocated[1]]);
+    expect(Buffer.from(bytesOf(rx.tensor.data)).equals(Buffer.from(bytesOf(x.data)))).toBe(true);
+    expect([...(rt.tensor.data as BigInt64Array)]).toEqual([...(t.data as BigInt64Array)]);
+    expect(engine.crossEntropy(rx.tensor, rt.tensor).loss).toBe(engine.crossEntropy(x, t).loss);
+    for (let i = allocated.length - 1; i >= 0; i--) engine.free(allocated[i]!);
+  }
 
   it('reads an aligned little-endian C-order .npy into the allocator\'s memory, equal to the reader\'s tensor', async () => {
     const allocated: Tensor[] = [];
@@ -170,15 +186,9 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
   it('reads a .safetensors tensor (named, or the only one) straight into the allocator\'s memory; BF16 and bad files go to the readers', async () => {
     const file = join(tmp, 'batch.safetensors');
     writeFileSync(file, safetensors([['logits', 'F32', shape, bytesOf(x.data)], ['labels', 'I64', t.shape as number[], bytesOf(t.data)]]));
+    await expectDirectPair(file);
     const allocated: Tensor[] = [];
     const alloc: TensorAllocator = (s, dtype) => { const a = engine.allocTensor(s, dtype); allocated.push(a); return a; };
-    const rx = await readTensorSpec(`${file}:logits`, alloc);
-    const rt = await readTensorSpec(`${file}:labels`, alloc);
-    expect([rx.direct, rt.direct]).toEqual([true, true]);
-    expect([rx.tensor, rt.tensor]).toEqual([allocated[0], allocated[1]]);
-    expect(Buffer.from(bytesOf(rx.tensor.data)).equals(Buffer.from(bytesOf(x.data)))).toBe(true);
-    expect([...(rt.tensor.data as BigInt64Array)]).toEqual([...(t.data as BigInt64Array)]);
-    expect(engine.crossEntropy(rx.tensor, rt.tensor).loss).toBe(engine.crossEntropy(x, t).loss);
     // the only tensor of a file needs no name
     const one = join(tmp, 'one.safetensors');
     writeFileSync(one, safetensors([['x', 'F32', [3, 4], bytesOf(Float32Array.from({ length: 12 }, (_, i) => i))]]));
@@ -213,14 +223,56 @@ describe('tensor-lens loss: tensor files straight into engine or shared memory',
     expect(calls).toBe(0);
   });
 
-  it('the command reads .safetensors tensors in place on one thread and with --threads 2, with the same bits', async () => {
-    const file = join(tmp, 'run.safetensors');
-    writeFileSync(file, safetensors([['labels', 'I64', t.shape as number[], bytesOf(t.data)], ['logits', 'F32', shape, bytesOf(x.data)]]));
+  it('reads a stored .npz member straight into the allocator\'s memory, CRC-checked; deflated members go to the reader', async () => {
+    const file = join(tmp, 'batch.npz');
+    const xNpy = writeNpy(x), tNpy = writeNpy(t);
+    writeFileSync(file, buildZip([{ name: 'logits.npy', data: xNpy, deflate: false }, { name: 'labels.npy', data: tNpy, deflate: false }]));
+    await expectDirectPair(file);
+
+    let calls = 0;
+    const counting: TensorAllocator = (s, dtype) => { calls++; return engine.allocTensor(s, dtype); };
+    // the archive's only array needs no name; a deflated member is the reader's
+    const small = writeNpy({ dtype: 'float32', shape: [2, 3], data: Float32Array.from([1, 2, 3, 4, 5, 6]) });
+    const one = join(tmp, 'one.npz');
+    writeFileSync(one, buildZip([{ name: 'x.npy', data: small, deflate: false }]));
+    expect((await readTensorSpec(one, counting)).direct).toBe(true);
+    const deflated = join(tmp, 'deflated.npz');
+    writeFileSync(deflated, buildZip([{ name: 'x.npy', data: small, deflate: true }]));
+    const rd = await readTensorSpec(deflated, counting);
+    expect(rd.direct).toBe(false);
+    expect([...(rd.tensor.data as Float32Array)]).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(calls).toBe(1);
+    // a damaged byte in the member read: the reader's CRC error
+    const damaged = buildZip([{ name: 'x.npy', data: small, deflate: false }]);
+    damaged[30 + 'x.npy'.length + small.length - 1] ^= 1;
+    const bad = join(tmp, 'bad.npz');
+    writeFileSync(bad, damaged);
+    const expected = await readTensorFile(bad, damaged).catch(e => e);
+    expect(expected.message).toMatch(/CRC-32/);
+    const err = await readTensorSpec(bad, counting).catch(e => e);
+    expect(err).toBeInstanceOf(TensorFileError);
+    expect(err.message).toBe(expected.message);
+    // a damaged other member: like numpy's np.load, only the member asked for is read and checked
+    const mixed = buildZip([{ name: 'x.npy', data: small, deflate: false }, { name: 'y.npy', data: small, deflate: false }]);
+    mixed[mixed.indexOf(0x93, 60) + 90] ^= 1; // a data byte of the second member
+    const both = join(tmp, 'mixed.npz');
+    writeFileSync(both, mixed);
+    await expect(readTensorSpec(`${both}:y`)).rejects.toThrow(/CRC-32/);
+    expect([...((await readTensorSpec(`${both}:x`, counting)).tensor.data as Float32Array)]).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('the command reads .safetensors tensors and stored .npz members in place on one thread and with --threads 2, with the same bits', async () => {
+    const st = join(tmp, 'run.safetensors');
+    writeFileSync(st, safetensors([['labels', 'I64', t.shape as number[], bytesOf(t.data)], ['logits', 'F32', shape, bytesOf(x.data)]]));
+    const npz = join(tmp, 'run.npz');
+    writeFileSync(npz, buildZip([{ name: 'labels.npy', data: writeNpy(t), deflate: false }, { name: 'logits.npy', data: writeNpy(x), deflate: false }]));
     const ref = engine.crossEntropy(x, t);
-    for (const extra of [[], ['--threads', '2']]) {
-      const r = await run(['--input', `${file}:logits`, '--target', `${file}:labels`, '--format', 'json', ...extra]);
-      expect(r.stderr).toBe('');
-      expect(JSON.parse(r.stdout).loss).toBe(ref.loss);
+    for (const file of [st, npz]) {
+      for (const extra of [[], ['--threads', '2']]) {
+        const r = await run(['--input', `${file}:logits`, '--target', `${file}:labels`, '--format', 'json', ...extra]);
+        expect(r.stderr).toBe('');
+        expect(JSON.parse(r.stdout).loss).toBe(ref.loss);
+      }
     }
   });
 
