@@ -6,7 +6,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { DTYPE_SIZE } from '../compute/dtypes';
 import { DEFAULT_MAX_BYTES, readNpyHeader, readSafetensorsHeader, readTensorFile } from '../compute/readers/index';
-import { crc32, crcMismatch, findEndOfCentralDirectory, hasZipMagic, readCentralDirectory } from '../compute/readers/npz';
+import { hasNpyMagic } from '../compute/readers/npy';
+import { LOCAL_HEADER, crc32, crcMismatch, findEndOfCentralDirectory, hasZipMagic, readCentralDirectory } from '../compute/readers/npz';
+import { MAX_HEADER_BYTES } from '../compute/readers/safetensors';
 import { TensorFileError, type Tensor, type TensorDtype, type TypedArray } from '../compute/types';
 
 /** Where a tensor read straight from a file lands: `Engine.allocTensor` or `EnginePool.allocShared`. */
@@ -82,7 +84,7 @@ function readNpyDirect(fileName: string, fd: number, alloc: TensorAllocator): Te
   const size = fstatSync(fd).size;
   if (size < PREFIX) return undefined;
   const prefix = new Uint8Array(PREFIX);
-  if (readFully(fd, prefix, 0) < PREFIX || !isNpyPrefix(prefix)) return undefined;
+  if (readFully(fd, prefix, 0) < PREFIX || !hasNpyMagic(prefix)) return undefined;
   const major = prefix[6]!;
   const view = new DataView(prefix.buffer);
   const headerEnd = major === 1 ? 10 + view.getUint16(8, true) : 12 + view.getUint32(8, true);
@@ -125,10 +127,10 @@ function readSafetensorsDirect(fileName: string, fd: number, alloc: TensorAlloca
   const size = fstatSync(fd).size;
   if (size < 8) return undefined;
   const lengthField = new Uint8Array(8);
-  if (readFully(fd, lengthField, 0) < 8 || isNpyPrefix(lengthField) || hasZipMagic(lengthField)) return undefined;
+  if (readFully(fd, lengthField, 0) < 8 || hasNpyMagic(lengthField) || hasZipMagic(lengthField)) return undefined;
   const declared = new DataView(lengthField.buffer).getBigUint64(0, true);
   // a header longer than the file or the reader's limit: the reader's error, from the reader
-  if (declared > BigInt(Math.min(size - 8, 100_000_000))) return undefined;
+  if (declared > BigInt(Math.min(size - 8, MAX_HEADER_BYTES))) return undefined;
   const prefix = new Uint8Array(8 + Number(declared));
   if (readFully(fd, prefix, 0) < prefix.length) return undefined;
   const { entries } = readSafetensorsHeader(fileName, prefix, size);
@@ -173,11 +175,11 @@ function readNpzDirect(fileName: string, fd: number, alloc: TensorAllocator, nam
   const m = name === undefined ? (arrays.length === 1 ? arrays[0] : undefined) : arrays.find(a => a.name === `${name}.npy`);
   if (!m || m.method !== 0 || m.flags & 1 || m.size !== m.compressedSize || m.size > DEFAULT_MAX_BYTES) return undefined;
   const h = m.localHeaderOffset;
-  if (h + 30 > size || readFully(fd, bytes.subarray(h, h + 30), h) < 30 || view.getUint32(h, true) !== 0x04034b50) return undefined;
+  if (h + 30 > size || readFully(fd, bytes.subarray(h, h + 30), h) < 30 || view.getUint32(h, true) !== LOCAL_HEADER) return undefined;
   const start = h + 30 + view.getUint16(h + 26, true) + view.getUint16(h + 28, true);
   if (start + m.size > size || m.size < PREFIX || readFully(fd, bytes.subarray(start, start + PREFIX), start) < PREFIX) return undefined;
   const prefix = bytes.subarray(start, start + PREFIX);
-  if (!isNpyPrefix(prefix)) return undefined;
+  if (!hasNpyMagic(prefix)) return undefined;
   const pv = new DataView(prefix.buffer, prefix.byteOffset, PREFIX);
   const headerEnd = prefix[6] === 1 ? 10 + pv.getUint16(8, true) : 12 + pv.getUint32(8, true);
   if (headerEnd > m.size || headerEnd > 1 << 20 || readFully(fd, bytes.subarray(start, start + headerEnd), start) < headerEnd) return undefined;
@@ -223,9 +225,6 @@ function openReadable(path: string): number {
   return fd;
 }
 
-function isNpyPrefix(b: Uint8Array): boolean {
-  return b[0] === 0x93 && b[1] === 0x4e && b[2] === 0x55 && b[3] === 0x4d && b[4] === 0x50 && b[5] === 0x59;
-}
 
 /** Reads into `into` from `position` until it is full or the file ends; returns the bytes read. */
 function readFully(fd: number, into: Uint8Array, position: number): number {

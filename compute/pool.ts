@@ -287,15 +287,19 @@ export class EnginePool {
 
   /** Ends the workers (a failed or cancelled evaluation: one may be mid-shard); new ones start on next use. */
   private stopWorkers(): void {
-    const heap = this.space?.heap;
-    for (const s of this.slots) {
-      const stopped = s.port.terminate();
-      // A terminated thread may run on for a moment, writing its workspace: that range is reused
-      // only once the host says the thread has ended (a browser cannot tell: the range is left).
-      const ws = s.workspace;
-      if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
-    }
+    for (const s of this.slots) this.retire(s);
     this.slots = [];
+  }
+
+  /**
+   * Terminates a worker (the caller drops its slot). A terminated thread may run on for a moment,
+   * writing its workspace: that range is reused only once the host says the thread has ended (a
+   * browser cannot tell: the range is left).
+   */
+  private retire(s: Slot): void {
+    const stopped = s.port.terminate();
+    const ws = s.workspace, heap = this.space?.heap;
+    if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
   }
 
   /**
@@ -311,15 +315,12 @@ export class EnginePool {
     const late = new Promise<void>(resolve => { timer = setTimeout(resolve, CANCEL_GRACE_MS); });
     await Promise.race([Promise.all(draining.map(s => s.draining)), late]);
     clearTimeout(timer as Parameters<typeof clearTimeout>[0]);
-    const heap = this.space?.heap;
     for (const s of draining) {
       s.draining = undefined;
       s.drained = undefined;
       if (s.inFlight === undefined) continue;
       this.slots = this.slots.filter(x => x !== s);
-      const stopped = s.port.terminate();
-      const ws = s.workspace;
-      if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
+      this.retire(s);
     }
   }
 
@@ -655,12 +656,7 @@ export class EnginePool {
     if (this.slots.some(s => s.failed)) {
       const failed = this.slots.filter(s => s.failed);
       this.slots = this.slots.filter(s => !s.failed);
-      const heap = this.space?.heap;
-      for (const s of failed) {
-        const stopped = s.port.terminate();
-        const ws = s.workspace;
-        if (ws && heap && stopped) void stopped.then(() => heap.release(ws.ptr), () => undefined);
-      }
+      for (const s of failed) this.retire(s);
     }
     while (this.slots.length < n) {
       const port = this.options.factory();

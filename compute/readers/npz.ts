@@ -11,7 +11,7 @@ import type { NamedTensor } from './index';
 import { DEFAULT_MAX_BYTES } from './elements';
 import { readNpyWithHeader } from './npy';
 
-const LOCAL_HEADER = 0x04034b50;
+export const LOCAL_HEADER = 0x04034b50;
 const CENTRAL_HEADER = 0x02014b50;
 const END_OF_CENTRAL_DIR = 0x06054b50;
 const ZIP64_END = 0x06064b50;

@@ -17,7 +17,7 @@ const DTYPES: Readonly<Record<string, TensorDtype | 'bfloat16'>> = {
 };
 
 /** The reference implementation refuses headers above 100 MB; so do we, before decoding any text. */
-const MAX_HEADER_BYTES = 100_000_000;
+export const MAX_HEADER_BYTES = 100_000_000;
 
 /** One tensor of a `.safetensors` header, checked against the file's length. */
 export interface SafetensorsEntry {

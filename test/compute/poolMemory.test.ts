@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileEngine, type Engine } from '../../compute/engine';
 import { engineBytes, findWasmDir, loadEngine } from '../../compute/node/loadEngine';
 import { createNodePool, nodeWorkerPort } from '../../compute/node/pool';
-import { EnginePool } from '../../compute/pool';
+import { EnginePool, type WorkerPort } from '../../compute/pool';
 import type { SharedHeap } from '../../compute/sharedMemory';
 import { CancelledError, TorchError, type LossOptions, type Tensor } from '../../compute/types';
 import type { ShardRequest, TensorRef } from '../../compute/workerCore';
@@ -52,6 +52,14 @@ describe('engine pool on one shared wasm memory', () => {
     module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd-shared.wasm' }).bytes);
     script = join(dir, 'nodeWorker.js');
   });
+
+  /** The calling thread and one worker on a shared memory, the worker ready (started and waited for). */
+  async function warmPool(factory: () => WorkerPort, state: { ready: number }): Promise<EnginePool> {
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    pool.start();
+    await waitFor(() => state.ready === 1).catch(err => { pool.terminate(); throw err; });
+    return pool;
+  }
 
   it('workers read an allocShared input where it lies and a plain one from one copy, each in its own workspace', async () => {
     const { state, factory } = recordingFactory(script);
@@ -99,10 +107,8 @@ describe('engine pool on one shared wasm memory', () => {
 
   it('reads pixel ranges of an allocShared image in place, with the image\'s class stride', async () => {
     const { state, factory } = recordingFactory(script);
-    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    const pool = await warmPool(factory, state);
     try {
-      pool.start();
-      await waitFor(() => state.ready === 1);
       const shape = [1, 21, 300, 301];
       const x = logits(pool.allocShared(shape), 3), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 4);
       for (const options of [{}, { labelSmoothing: 0.1, reduction: 'none' as const }]) {
@@ -208,10 +214,8 @@ describe('engine pool on one shared wasm memory', () => {
       const port = nodeWorkerPort(script);
       return { ...port, post: port.post.bind(port), listen: port.listen.bind(port), terminate: () => { terminated++; return port.terminate(); } };
     });
-    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    const pool = await warmPool(factory, state);
     try {
-      pool.start();
-      await waitFor(() => state.ready === 1);
       const shape = [4, 21, 256, 512];
       const x = logits(pool.allocShared(shape), 19), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 20);
       const ref = engine.crossEntropy(copy(x), copy(t), { reduction: 'none' });
@@ -238,10 +242,8 @@ describe('engine pool on one shared wasm memory', () => {
   it('cancelled at random moments, plain or shared inputs, it keeps its worker and computes every next evaluation right', async () => {
     let made = 0;
     const { state, factory } = readyCounting(() => { made++; return nodeWorkerPort(script); });
-    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    const pool = await warmPool(factory, state);
     try {
-      pool.start();
-      await waitFor(() => state.ready === 1);
       const shape = [2, 21, 256, 256];
       const x = logits(pool.allocShared(shape), 31), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 32);
       const px = copy(x), pt = copy(t);
@@ -292,10 +294,8 @@ describe('engine pool on one shared wasm memory', () => {
         terminate: () => port.terminate(),
       };
     });
-    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    const pool = await warmPool(factory, state);
     try {
-      pool.start();
-      await waitFor(() => state.ready === 1);
       const shape = [4, 21, 256, 512];
       const x = logits(pool.allocShared(shape), 23), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 24);
       const ref = engine.crossEntropy(copy(x), copy(t));
@@ -325,10 +325,8 @@ describe('engine pool on one shared wasm memory', () => {
     ].join('\n'));
     let made = 0;
     const { state, factory } = readyCounting(() => nodeWorkerPort(made++ === 0 ? file : script));
-    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true, minParallelElements: 0 });
+    const pool = await warmPool(factory, state);
     try {
-      pool.start();
-      await waitFor(() => state.ready === 1);
       const shape = [2, 21, 256, 256];
       const x = logits(pool.allocShared(shape), 21), t = indices(pool.allocShared(itemShape(shape), 'int64'), 21, 22);
       const ref = engine.crossEntropy(copy(x), copy(t));
