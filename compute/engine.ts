@@ -174,11 +174,46 @@ const RELAXED_PROBE = new Uint8Array([
 ]);
 
 /**
- * The build this runtime can run, best first: relaxed SIMD (FMA), SIMD, scalar. `validate` is
- * `WebAssembly.validate` (a parameter so a host can force a build in tests).
+ * A module exporting `f` = lane 0 of f32x4.relaxed_madd(a, a, c), a = 1 + 2^−12, c = −(1 + 2^−11):
+ * 2^−24 where the runtime fuses it (one rounding), 0 where it multiplies, rounds and adds (a·a is
+ * 1 + 2^−11 + 2^−24, which rounds to 1 + 2^−11: a tie, to even).
  */
-export function selectEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b)): EngineFileName {
-  if (validate(RELAXED_PROBE)) return 'ce-relaxed.wasm';
+export const FMA_PROBE = new Uint8Array([
+  0, 0x61, 0x73, 0x6d, 1, 0, 0, 0,
+  1, 5, 1, 0x60, 0, 1, 0x7d, // type () → f32
+  3, 2, 1, 0,
+  7, 5, 1, 1, 0x66, 0, 0, // export "f"
+  0x0a, 0x40, 1, 0x3e, 0,
+  0xfd, 0x0c, ...[0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f],
+  0xfd, 0x0c, ...[0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f, 0, 8, 0x80, 0x3f],
+  0xfd, 0x0c, ...[0, 0x10, 0x80, 0xbf, 0, 0x10, 0x80, 0xbf, 0, 0x10, 0x80, 0xbf, 0, 0x10, 0x80, 0xbf],
+  0xfd, 0x85, 0x02, // f32x4.relaxed_madd
+  0xfd, 0x1f, 0, // f32x4.extract_lane 0
+  0x0b,
+]);
+
+/**
+ * Whether this runtime's f32x4.relaxed_madd is fused. The relaxed build's exps rely on one rounding
+ * (vexp's one-word ln2, vexpRow's subtraction inside the step); relaxed SIMD also runs where the
+ * CPU has no FMA (x64 before Haswell / Piledriver), multiplying and adding, and gets the SIMD build.
+ */
+export function relaxedMaddFuses(): boolean {
+  try {
+    const module = new (wasm.Module as unknown as new (bytes: WasmBytes) => WasmModule)(FMA_PROBE);
+    return (new wasm.Instance(module, {}).exports as { f(): number }).f() === 2 ** -24;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The build this runtime can run, best first: relaxed SIMD where its multiply-add fuses, SIMD,
+ * scalar. `validate` is `WebAssembly.validate` and `fuses` the FMA probe (parameters so that a host
+ * can force a build in tests).
+ */
+export function selectEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b),
+                                 fuses: () => boolean = relaxedMaddFuses): EngineFileName {
+  if (validate(RELAXED_PROBE) && fuses()) return 'ce-relaxed.wasm';
   if (validate(SIMD_PROBE)) return 'ce-simd.wasm';
   return 'ce-scalar.wasm';
 }
@@ -194,9 +229,10 @@ const THREADS_PROBE = new Uint8Array([
  * share one memory (no SharedArrayBuffer, no wasm threads, no SIMD): such a pool copies shards to
  * workers with their own memories instead.
  */
-export function selectSharedEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b)): SharedEngineFileName | undefined {
+export function selectSharedEngineFile(validate: (bytes: Uint8Array) => boolean = b => wasm.validate(b),
+                                       fuses: () => boolean = relaxedMaddFuses): SharedEngineFileName | undefined {
   if (typeof SharedArrayBuffer !== 'function' || !validate(THREADS_PROBE)) return undefined;
-  return sharedVariant(selectEngineFile(validate));
+  return sharedVariant(selectEngineFile(validate, fuses));
 }
 
 /** The shared-memory build of a build (the same kernels), if there is one. */

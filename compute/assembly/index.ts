@@ -23,6 +23,12 @@
 //   below e^−8 of the row's largest, where 5 ulp is < 1e−10 of the sum). Inputs are clamped at −80
 //   so no intermediate is subnormal (subnormals are ~3× slower on x86 and e^−80 ≈ 1.8e−35 is
 //   invisible next to a row sum ≥ 1).
+// - rowsLong's exp (vexpRow) works in base 2: t = x·log2e − M, M = fl(max·log2e), in one fused step
+//   (relaxed build, |max| ≤ 2^20; else t = (x − max)·log2e), 2^f by a degree-5 fit (≤ 2.1 ulp).
+//   t's one rounding errs by ≤ |t|·2^−24, so a term is within 2.4·2^−24·(1 + |x − max|) of
+//   e^(x − max + c) (test/compute/exp.test.ts, via rowExpLanes): at most 2^−24/e of the row's
+//   largest term, absolute. Every fused term carries e^c, c = (max·log2e − M)·ln2, exactly known;
+//   the row's log subtracts it in f64.
 // - log of the row sum (≥ 1): degree-7 polynomial after splitting off the exponent (v_logf); ≤ 3.5 ulp.
 // - The per-item loss is ls + (max − x[t]) in f32, which is bit-for-bit PyTorch's −((x[t] − max) − ls).
 //   Its absolute error is a few ulp of max(ls, |max − x[t]|); sums of exp add in f32 lanes (rowsT4
@@ -316,6 +322,17 @@ const E1: f32 = 0.041890114545822144;
 const E2: f32 = 0.16667114198207855;
 const E3: f32 = 0.499992311000824;
 const EXP_CLAMP: f32 = -80.0;                // keeps 2^n and poly·2^n normal (see the header)
+// rowsLong's exp in base 2 (vexpRow): 2^f ≈ 1 + f·(P1 + f·(P2 + f·(P3 + f·(P4 + f·P5)))) on
+// [−1/2, 1/2], fitted minimax for relative error (9.2e−8; ≤ 2.1 ulp evaluated in f32 with fused steps).
+const P1: f32 = 0.6931470036506653;
+const P2: f32 = 0.24022242426872253;
+const P3: f32 = 0.05550733581185341;
+const P4: f32 = 0.009671512991189957;
+const P5: f32 = 0.0013264728477224708;
+const T_CLAMP: f32 = -115.0;                 // 2^−115 ≈ e^−79.7: vexpRow's clamp, as EXP_CLAMP
+// |max| up to which a row's exps subtract fl(max·log2e) inside one fused step (vexpRow): its
+// rounding error (≤ 2^−4 here) is then a small exponent that the row's log corrects exactly.
+const FUSED_ROW_MAX: f32 = 1048576.0;
 const L1: f32 = -0.49999916553497314;
 const L2: f32 = 0.33336442708969116;
 const L3: f32 = -0.25009340047836304;
@@ -382,6 +399,40 @@ const KT: usize = memory.data<f32>([
   q = madd(q, r, kE2);
   q = madd(q, r, kE3);
   return madd(madd(q, r2, r), scale, scale);
+}
+
+/**
+ * e^(x − m) for rowsLong, as 2^t: t = x·log2e − M with M = fl(m·log2e) in one fused step (`fused`:
+ * the relaxed build, |m| ≤ FUSED_ROW_MAX), else t = (x − m)·log2e. Against vexp, the subtraction
+ * goes into the fused step and n, f = t − n are taken by adds: one operation fewer on the two FMA
+ * pipes per 4 logits, +4% on long rows (the other kernels, with more live constants, ran slower).
+ * t is rounded once, by ≤ |t|·2^−24: a term's relative error grows with |x − m|, but its absolute
+ * error stays ≤ 2^−24/e of the row's largest term (x·e^−x ≤ 1/e). Fused, every term carries the
+ * factor e^c, c = (m·log2e − M)·ln2 (|c| < 0.05), which the row's log takes off exactly.
+ * `clamp`: t ≥ −115 (as vexp's −80) for rows whose range may exceed 80. NaN stays NaN.
+ */
+@inline function vexpRow(x: v128, mv: v128, negM: v128, clamp: bool, fused: bool, kL: v128, kShift: v128, kT: v128,
+                         kP1: v128, kP2: v128, kP3: v128, kP4: v128, kP5: v128): v128 {
+  let t: v128;
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    t = fused ? f32x4.relaxed_madd(x, kL, negM) : f32x4.mul(f32x4.sub(x, mv), kL);
+  } else {
+    t = f32x4.mul(f32x4.sub(x, mv), kL);
+  }
+  if (clamp) t = f32x4.pmax(t, kT);
+  const z = f32x4.add(t, kShift);
+  const f = f32x4.sub(t, f32x4.sub(z, kShift));
+  let h = madd(kP5, f, kP4);
+  h = madd(h, f, kP3);
+  h = madd(h, f, kP2);
+  h = madd(h, f, kP1);
+  const scale = i32x4.shl(z, 23); // 2^n (see SHIFT)
+  return madd(f32x4.mul(h, f), scale, scale);
+}
+
+/** vexpRow's c for a row with max m, fused: ln of the factor every term carries, (m·log2e − fl(m·log2e))·ln2. */
+@inline function fusedRowShift(m: f32): f64 {
+  return (<f64>m * <f64>LOG2E - <f64>(m * LOG2E)) * Math.LN2;
 }
 
 /** log(x) for normal x > 0 (row sums, ≥ 1) and NaN, 4 lanes; once per 4 items, so constants are inline. */
@@ -617,19 +668,21 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
       m = hmax(f32x4.pmax(f32x4.pmax(m0, m1), f32x4.pmax(m2, m3)));
       lo = hmin(f32x4.pmin(l0, l1));
     }
-    const mv = f32x4.splat(m);
     // the next row's max and min ride along (their loads overlap this row's arithmetic)
     const fuse = i + 1 < n;
     const nrow = fuse ? row + rowBytes : row;
     // When max − min ≤ 80 every x − m ≥ −80 and the exp needs no clamp (one operation fewer per 4
     // logits: ~4%). A row holding −inf, a masked logit (−1e9) or any wider range takes the clamped
     // loop; NaN is skipped by pmin/pmax and still comes out NaN from either.
-    const S = m - lo <= 80 ? longRowSumInRange(row, nrow, C, mv, tailMask) : longRowSumClamped(row, nrow, C, mv, tailMask);
+    // Σ exp(x − m) by vexpRow, fused where |m| allows; the wide range of a huge max goes unfused.
+    const fused = ASC_FEATURE_RELAXED_SIMD && Mathf.abs(m) <= FUSED_ROW_MAX;
+    const S = ASC_FEATURE_RELAXED_SIMD && !fused ? longRowSumUnfused(row, nrow, C, m, tailMask)
+      : m - lo <= 80 ? longRowSumInRange(row, nrow, C, m, tailMask) : longRowSumClamped(row, nrow, C, m, tailMask);
     mNext = gNextMax;
     loNext = gNextMin;
     haveNext = fuse;
-    // log of the f64 sum, rounded once: within 0.5 ulp of f32.
-    const ls = <f32>Math.log(S);
+    // log of the f64 sum less the fused steps' c (vexpRow), rounded once: within 0.5 ulp of f32.
+    const ls = <f32>(Math.log(S) - (fused ? fusedRowShift(m) : 0));
     if (!tp) {
       store<f32>(mp + (<usize>i << 2), m);
       store<f32>(lsp + (<usize>i << 2), ls);
@@ -653,23 +706,28 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
 let gNextMax: f32 = 0;
 let gNextMin: f32 = 0;
 
-// Two functions, so that each gets its own loop with `clamp` folded (called from one ternary, the
-// inlined body was merged into one loop testing the flag per step).
-function longRowSumInRange(row: usize, nrow: usize, C: i32, mv: v128, tailMask: v128): f64 {
-  return longRowSum(row, nrow, C, mv, false, tailMask);
+// One function per loop, so that each gets its own with `clamp` and `fused` folded (called from one
+// ternary, the inlined bodies were merged into one loop testing the flag per step).
+function longRowSumInRange(row: usize, nrow: usize, C: i32, m: f32, tailMask: v128): f64 {
+  return longRowSum(row, nrow, C, m, false, true, tailMask);
 }
-function longRowSumClamped(row: usize, nrow: usize, C: i32, mv: v128, tailMask: v128): f64 {
-  return longRowSum(row, nrow, C, mv, true, tailMask);
+function longRowSumClamped(row: usize, nrow: usize, C: i32, m: f32, tailMask: v128): f64 {
+  return longRowSum(row, nrow, C, m, true, true, tailMask);
+}
+function longRowSumUnfused(row: usize, nrow: usize, C: i32, m: f32, tailMask: v128): f64 {
+  return longRowSum(row, nrow, C, m, true, false, tailMask);
 }
 
 /**
- * Σ exp(x − m) over one row of rowsLong, in f64 from 512-float chunks, `clamp` a constant; the max
- * and min of the row at nrow go to gNextMax and gNextMin.
+ * Σ exp(x − m) over one row of rowsLong, in f64 from 512-float chunks, `clamp` and `fused` constants
+ * (vexpRow); the max and min of the row at nrow go to gNextMax and gNextMin.
  */
-@inline function longRowSum(row: usize, nrow: usize, C: i32, mv: v128, clamp: bool, tailMask: v128): f64 {
-  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
-  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
-  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+@inline function longRowSum(row: usize, nrow: usize, C: i32, m: f32, clamp: bool, fused: bool, tailMask: v128): f64 {
+  // splats here, not loads from KT: V8 then keeps more of them in registers (+1–2%, measured)
+  const kL = f32x4.splat(LOG2E), kShift = f32x4.splat(SHIFT), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
+  const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5), kT = f32x4.splat(T_CLAMP);
+  const mv = f32x4.splat(m);
+  const negM = f32x4.splat(-(m * LOG2E));
   const ZERO = f32x4.splat(0);
   let mx = f32x4.splat(-Infinity);
   let mn = f32x4.splat(Infinity);
@@ -682,32 +740,22 @@ function longRowSumClamped(row: usize, nrow: usize, C: i32, mv: v128, tailMask: 
     let j = j0;
     if (j < e8) do {
       const o = <usize>j << 2;
-      const d0 = f32x4.sub(v128.load(row + o, 0), mv), d1 = f32x4.sub(v128.load(row + o, 16), mv);
-      if (clamp) {
-        s0 = f32x4.add(s0, vexp(d0, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-        s0 = f32x4.add(s0, vexp(d1, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-      } else {
-        s0 = f32x4.add(s0, vexpInRange(d0, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-        s0 = f32x4.add(s0, vexpInRange(d1, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-      }
+      s0 = f32x4.add(s0, vexpRow(v128.load(row + o, 0), mv, negM, clamp, fused, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5));
+      s0 = f32x4.add(s0, vexpRow(v128.load(row + o, 16), mv, negM, clamp, fused, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5));
       const a = v128.load(nrow + o, 0), b = v128.load(nrow + o, 16);
       mx = f32x4.pmax(mx, f32x4.pmax(a, b));
       mn = f32x4.pmin(mn, f32x4.pmin(a, b));
       j += 8;
     } while (j < e8);
     for (; j < e4; j += 4) {
-      const d = f32x4.sub(v128.load(row + (<usize>j << 2)), mv);
-      s0 = f32x4.add(s0, clamp
-        ? vexp(d, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3)
-        : vexpInRange(d, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      s0 = f32x4.add(s0, vexpRow(v128.load(row + (<usize>j << 2)), mv, negM, clamp, fused, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5));
       const a = v128.load(nrow + (<usize>j << 2));
       mx = f32x4.pmax(mx, a);
       mn = f32x4.pmin(mn, a);
     }
     if (j < end) {
       // the lanes past the row are zeroed by the mask whatever they hold
-      const d = f32x4.sub(v128.load(row + (<usize>j << 2)), mv);
-      s1 = f32x4.add(s1, v128.and(vexp(d, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3), tailMask));
+      s1 = f32x4.add(s1, v128.and(vexpRow(v128.load(row + (<usize>j << 2)), mv, negM, true, fused, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5), tailMask));
       const a = v128.load(nrow + (<usize>j << 2));
       mx = f32x4.pmax(mx, v128.bitselect(a, f32x4.splat(-Infinity), tailMask));
       mn = f32x4.pmin(mn, v128.bitselect(a, f32x4.splat(Infinity), tailMask));
@@ -1067,6 +1115,31 @@ export function rowsLong(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: 
 export function spatial(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
   if (ASC_FEATURE_SIMD) return spatialSimd(xp, S, tp, wp, n, C, outp, mp, lsp, scratch);
   else return NaN;
+}
+
+/**
+ * rowsLong's exp on its own, for the accuracy test (test/compute/exp.test.ts): the terms of a row
+ * with max m, clamped, fused as the kernel fuses them, for the n floats at src into dst (n a
+ * multiple of 4). Returns their c (vexpRow: each term is e^(x − m + c); 0 unfused).
+ */
+export function rowExpLanes(src: usize, dst: usize, n: i32, m: f32): f64 {
+  if (ASC_FEATURE_SIMD) {
+    const fused = ASC_FEATURE_RELAXED_SIMD && Mathf.abs(m) <= FUSED_ROW_MAX;
+    if (fused) rowExpLanesOf(src, dst, n, m, true);
+    else rowExpLanesOf(src, dst, n, m, false);
+    return fused ? fusedRowShift(m) : 0;
+  }
+  return 0;
+}
+
+@inline function rowExpLanesOf(src: usize, dst: usize, n: i32, m: f32, fused: bool): void {
+  const kL = f32x4.splat(LOG2E), kShift = f32x4.splat(SHIFT), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
+  const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5), kT = f32x4.splat(T_CLAMP);
+  const mv = f32x4.splat(m), negM = f32x4.splat(-(m * LOG2E));
+  for (let i = 0; i < n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, vexpRow(v128.load(src + o), mv, negM, true, fused, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5));
+  }
 }
 
 /**

@@ -1,7 +1,8 @@
 // Engine API behaviour beyond the conformance files: ce-semantics §7 vectors, TF.js mode (§4.3),
 // target dtypes and edge values, the order of errors, zero-copy inputs, float64, build selection.
+import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { selectEngineFile, type Engine } from '../../compute/engine';
+import { FMA_PROBE, relaxedMaddFuses, selectEngineFile, type Engine } from '../../compute/engine';
 import { loadEngine } from '../../compute/node/loadEngine';
 import { formatCppDouble } from '../../compute/semantics';
 import { EngineInputError, TfjsError, TorchError, type Tensor } from '../../compute/types';
@@ -302,12 +303,27 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
 });
 
 describe('build selection', () => {
-  it('prefers relaxed SIMD, then SIMD, then scalar, by what validates', () => {
-    expect(selectEngineFile(() => true)).toBe('ce-relaxed.wasm');
+  it('prefers relaxed SIMD (where its multiply-add fuses), then SIMD, then scalar, by what validates', () => {
+    expect(selectEngineFile(() => true, () => true)).toBe('ce-relaxed.wasm');
+    // relaxed SIMD that rounds twice (an x64 without FMA): the SIMD build
+    expect(selectEngineFile(() => true, () => false)).toBe('ce-simd.wasm');
     let calls = 0;
-    expect(selectEngineFile(() => ++calls === 2)).toBe('ce-simd.wasm');
+    expect(selectEngineFile(() => ++calls === 2, () => true)).toBe('ce-simd.wasm');
     expect(selectEngineFile(() => false)).toBe('ce-scalar.wasm');
     // this Node (20) has SIMD; relaxed SIMD only behind a flag
     expect(selectEngineFile()).toBe(process.execArgv.includes('--experimental-wasm-relaxed-simd') ? 'ce-relaxed.wasm' : 'ce-simd.wasm');
+  });
+
+  it('tells a fused relaxed multiply-add from a rounded one (the FMA probe)', () => {
+    // the probe's operands: a·a + c is 2^−24 exactly, and 0 once a·a is rounded to f32
+    const a = 1 + 2 ** -12, c = -(1 + 2 ** -11);
+    expect(a * a + c).toBe(2 ** -24);
+    expect(Math.fround(a * a) + c).toBe(0);
+    // this CPU has FMA: under the flag the probe module runs and fuses (without it, it cannot run)
+    const run = `const m = new WebAssembly.Module(Uint8Array.from(${JSON.stringify([...FMA_PROBE])}));
+      process.stdout.write(String(new WebAssembly.Instance(m, {}).exports.f()));`;
+    const out = execFileSync(process.execPath, ['--experimental-wasm-relaxed-simd', '-e', run], { encoding: 'utf8' });
+    expect(Number(out)).toBe(2 ** -24);
+    expect(relaxedMaddFuses()).toBe(process.execArgv.includes('--experimental-wasm-relaxed-simd'));
   });
 });

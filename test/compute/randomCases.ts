@@ -27,10 +27,16 @@ export interface CaseSpec {
   reduction: 'mean' | 'sum' | 'none';
   eps: number;
   logProb: boolean;
-  /** logits generator: 'normal' (scale 3), 'hostile' (±1e30, ±inf, NaN sprinkled), 'large' (1000 + 30·noise) */
-  values: 'normal' | 'hostile' | 'large';
+  /**
+   * logits generator: 'normal' (scale 3), 'hostile' (±1e30, ±inf, NaN sprinkled), 'large' (1000 + 30·noise),
+   * 'huge' (each row offset by one of HUGE_OFFSETS + 30·noise: rowsLong's fused exp up to |max| 2^20, unfused beyond)
+   */
+  values: 'normal' | 'hostile' | 'large' | 'huge';
   dtype: 'float32' | 'float64';
 }
+
+/** Row offsets of the 'huge' cases: either side of 2^20 (where rowsLong's exp stops fusing the max in), up to ±3e38. */
+const HUGE_OFFSETS = [0, 1048500, -1048500, 1048600, 2.5e6, -3e7, 3e38, -3e38];
 
 export function makeCase(spec: CaseSpec, seed: number): { call: RefCall; input: Tensor; target: Tensor; options: LossOptions } {
   const r = rng(seed);
@@ -43,7 +49,8 @@ export function makeCase(spec: CaseSpec, seed: number): { call: RefCall; input: 
   const F = spec.dtype === 'float64' ? Float64Array : Float32Array;
   const x = new F(numel);
   for (let i = 0; i < numel; i++) {
-    let v = spec.values === 'large' ? 1000 + 30 * normal() : 3 * normal();
+    let v = spec.values === 'large' ? 1000 + 30 * normal()
+      : spec.values === 'huge' ? HUGE_OFFSETS[Math.floor(i / (C * S)) % HUGE_OFFSETS.length]! + 30 * normal() : 3 * normal();
     if (spec.fn === 'nll_loss') v = -Math.abs(v);
     if (spec.values === 'hostile') {
       const u = r();
@@ -164,6 +171,7 @@ export function suiteSpecs(quick = false): CaseSpec[] {
   for (const S of quick ? [16, 17] : [15, 16, 17, 31, 32, 33]) add([2, 5, S]);
   for (const shape of [[3, 5, 2, 7], [2, 21, 13, 11], [1, 3, 600], [2, 4, 3, 2, 5], [5, 1, 4], [4, 1]]) add(shape);
   for (const shape of [[7, 5], [3, 9, 5], [6, 600]]) { add(shape, 'hostile'); add(shape, 'large'); }
+  for (const shape of [[8, 600], [8, 2049]]) add(shape, 'huge');
   for (const s of specs) s.name = specName(s);
   return specs;
 }

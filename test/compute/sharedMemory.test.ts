@@ -49,7 +49,8 @@ describe('shared-memory builds', () => {
     // relaxed-SIMD probe is the long one
     const threads = (b: Uint8Array) => b[8] === 2;
     const relaxed = (b: Uint8Array) => b.length > 60;
-    expect(selectSharedEngineFile(() => true)).toBe('ce-relaxed-shared.wasm');
+    expect(selectSharedEngineFile(() => true, () => true)).toBe('ce-relaxed-shared.wasm');
+    expect(selectSharedEngineFile(() => true, () => false)).toBe('ce-simd-shared.wasm'); // relaxed SIMD without FMA
     expect(selectSharedEngineFile(b => !relaxed(b))).toBe('ce-simd-shared.wasm');
     expect(selectSharedEngineFile(threads)).toBeUndefined(); // threads without SIMD: the scalar build has no shared variant
     expect(selectSharedEngineFile(b => !threads(b))).toBeUndefined();
