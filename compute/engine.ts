@@ -47,7 +47,7 @@ interface Kernels {
   convertTargetsI32(src: number, dst: number, n: number, C: number, ignore: bigint): number;
   convertTargetsU8(src: number, dst: number, n: number, C: number, ignore: bigint): number;
   rowsT4(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
-  rowsLong(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number): number;
+  rowsLong(xp: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, ring: number, slot: number, flags: number): number;
   spatial(xp: number, S: number, tp: number, wp: number, n: number, C: number, outp: number, mp: number, lsp: number, scratch: number): number;
   statsF32(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
   statsF64(xp: number, itemStride: number, classStride: number, C: number, n: number, mp: number, lsp: number): void;
@@ -304,6 +304,10 @@ const readSlack = (C: number) => 3 * 4 * C + 64;
  * two tie at 176–192, rowsLong (its next row's max taken in the exp loop) wins from 208 on (5% at 256).
  */
 const T4_MAX_C = 184;
+/** rowsLong's flags (compute/assembly/index.ts): the call continues the previous call's rows. */
+const LONG_CONTINUE = 1;
+/** rowsLong's flags: the row after the call's last is readable (its max and min carry over). */
+const LONG_NEXT = 2;
 const align = (n: number) => Math.ceil(n / 64) * 64;
 const numel = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 /** Bytes the SIMD kernels may read past a logits buffer: 3 rows (t4 groups) + one vector. */
@@ -550,6 +554,11 @@ class WasmEngine implements SharedEngine {
     // Fused SIMD kernels for the common case; otherwise row statistics then a scalar consumer.
     const fused = this.simd && !f64 && C > 0 && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb;
     const simdStats = this.simd && !f64 && C > 0;
+    // rowsLong hands each block's first-row pass to the block before it (LONG_CONTINUE / LONG_NEXT):
+    // the row after a block is read in place, or staged with the block into a ring of maxN + 1 rows
+    // (row r in slot r mod ring; the layout's staging area has room for maxN + 3).
+    const long = fused && rows && C > T4_MAX_C;
+    const ring = long && xStage ? Math.min(B, plan.N) + 1 : 0;
     let b = 0;
     // progress roughly every 1% of the blocks, only when there is enough work to watch
     const progress = req.onProgress && elems >= 1 << 20 ? req.onProgress : undefined;
@@ -566,7 +575,15 @@ class WasmEngine implements SharedEngine {
       let x = xp + elemOff * es;
       if (xStage) {
         x = xp;
-        if (rows) xStage.copy(elemOff, n * C, 0);
+        if (ring) {
+          // the block's first row came with the block before (the first block stages its own)
+          const to = Math.min(plan.N, blk.end + 1);
+          for (let r = b === 0 ? blk.start : blk.start + 1; r < to;) {
+            const slot = r % ring, run = Math.min(to - r, ring - slot);
+            xStage.copy(r * C, run * C, slot * C);
+            r += run;
+          }
+        } else if (rows) xStage.copy(elemOff, n * C, 0);
         else for (let c = 0; c < C; c++) xStage.copy(elemOff + c * CS, n, c * stride);
       }
       let y = yp + elemOff * es;
@@ -588,7 +605,9 @@ class WasmEngine implements SharedEngine {
       let loss: number;
       if (fused) {
         loss = rows
-          ? (C <= T4_MAX_C ? k.rowsT4(x, t, wp, n, C, out, 0, 0, scratch) : k.rowsLong(x, t, wp, n, C, out, 0, 0))
+          ? (C <= T4_MAX_C ? k.rowsT4(x, t, wp, n, C, out, 0, 0, scratch)
+            : k.rowsLong(x, t, wp, n, C, out, 0, 0, ring, ring ? blk.start % ring : 0,
+              (b > 0 ? LONG_CONTINUE : 0) | (blk.end < plan.N ? LONG_NEXT : 0)))
           : k.spatial(x, cs, t, wp, n, C, out, 0, 0, scratch);
       } else if (plan.kind === 'nll') {
         loss = f64 ? k.indexLossF64(x, is, cs, C, n, t, wp, 0, 0, 0, out) : k.indexLossF32(x, is, cs, C, n, t, wp, 0, 0, 0, out);
@@ -638,7 +657,7 @@ class WasmEngine implements SharedEngine {
       else k.statsF32(x, is, cs, C, n, mp, lsp);
     } else if (rows) {
       if (C <= T4_MAX_C) k.rowsT4(x, 0, 0, n, C, 0, mp, lsp, scratch);
-      else k.rowsLong(x, 0, 0, n, C, 0, mp, lsp);
+      else k.rowsLong(x, 0, 0, n, C, 0, mp, lsp, 0, 0, 0);
     } else {
       k.spatial(x, S, 0, 0, n, C, 0, mp, lsp, scratch);
     }
@@ -671,7 +690,8 @@ interface BlockLayout {
  *
  * An input not in engine memory is staged one block at a time into a reusable area (≈ 512 KB, so
  * the kernel reads it from L2 right after the copy wrote it) rather than copied whole first: one
- * pass over DRAM instead of three, and engine memory bounded by the block size. A staged spatial
+ * pass over DRAM instead of three, and engine memory bounded by the block size. (rowsLong's blocks
+ * use it as a ring of rows, a block staged with the row after it: see computeBlocks.) A staged spatial
  * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob
  * output of the spatial layout is written in the input's layout (the kernels address input and
  * output with the same offsets), so that one combination copies the input whole. Probability

@@ -4,8 +4,9 @@ import { execFileSync } from 'node:child_process';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FMA_PROBE, relaxedMaddFuses, selectEngineFile, type Engine } from '../../compute/engine';
 import { loadEngine } from '../../compute/node/loadEngine';
-import { formatCppDouble } from '../../compute/semantics';
+import { formatCppDouble, planTorch } from '../../compute/semantics';
 import { EngineInputError, TfjsError, TorchError, type Tensor } from '../../compute/types';
+import { resident } from './pathCases';
 
 const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const i64 = (shape: number[], values: (number | bigint)[]): Tensor => ({ dtype: 'int64', shape, data: BigInt64Array.from(values, v => BigInt(v)) });
@@ -189,15 +190,28 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     x[8 * C + 3] = -Infinity; x[8 * C + 1028] = -Infinity;
     const ignored = new Set([0, 3, 4, 9]);
     const t = i64([N], Array.from({ length: N }, (_, i) => ignored.has(i) ? -100 : (i * 131) % (C - 1)));
-    const values = engine.crossEntropy({ dtype: 'float32', shape: [N, C], data: x }, t, { reduction: 'none' }).values!;
-    for (let i = 0; i < N; i++) {
-      if (ignored.has(i)) { expect(values[i]).toBe(0); continue; }
-      if (i === 5) { expect(values[i]).toBeNaN(); continue; }
-      const row = Array.from(x.subarray(i * C, (i + 1) * C));
-      const m = Math.max(...row);
-      const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
-      close(values[i]!, lse - row[(i * 131) % (C - 1)]!, 2e-6);
+    const X: Tensor = { dtype: 'float32', shape: [N, C], data: x };
+    const check = (values: ArrayLike<number>, what: string) => {
+      for (let i = 0; i < N; i++) {
+        if (ignored.has(i)) { expect(values[i], what).toBe(0); continue; }
+        if (i === 5) { expect(values[i], what).toBeNaN(); continue; }
+        const row = Array.from(x.subarray(i * C, (i + 1) * C));
+        const m = Math.max(...row);
+        const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
+        close(values[i]!, lse - row[(i * 131) % (C - 1)]!, 2e-6);
+      }
+    };
+    check(engine.crossEntropy(X, t, { reduction: 'none' }).values!, 'one block');
+    // Several blocks: each block's last row takes the next block's first row's max (read in place,
+    // or staged with the block into the ring), unless that last row is ignored (rows 3, 4 and 9 end
+    // or start blocks of 1–4 rows).
+    const plan = planTorch('cross_entropy', X, t, { reduction: 'none' });
+    const xr = resident(engine, X);
+    for (const blockItems of [1, 2, 3, 4]) {
+      check(engine.computeBlocks({ plan, input: X, target: t, blockItems, wantValues: true }).values!, `staged, blocks of ${blockItems}`);
+      check(engine.computeBlocks({ plan, input: xr, target: t, blockItems, wantValues: true }).values!, `in place, blocks of ${blockItems}`);
     }
+    engine.free(xr);
   });
 
   it('clamps the exponentials of exactly the long rows whose range exceeds 80 (rowsLong takes each row\'s min with its max)', () => {
