@@ -512,25 +512,26 @@ export class EnginePool {
         let lastYield = now();
         for (;;) {
           if (settled()) return;
-          // Every millisecond or so, between copies and between shards: let replies, progress and
-          // an abort through (and a starting worker's ready message). Not after every shard: a turn
-          // of the event loop costs more than a small shard.
-          if (now() - lastYield >= YIELD_MS) {
-            await yieldToEvents();
-            lastYield = now();
-            if (settled()) return;
-          }
           const s = Atomics.load(board, BOARD.FRONT_BACK);
           const front = s & 0xffff, back = s >>> 16;
           const copied = Atomics.load(board, BOARD.COPIED);
+          // every shard taken (or, dispatching only, all copied)
+          if (copied >= back && (!caller || front >= back)) break;
+          // Every millisecond or so, between copies and between shards that are left: let replies,
+          // progress and an abort through (and a starting worker's ready message), then look at the
+          // board again. Not after every shard (a turn of the event loop costs more than a small
+          // shard), nor after the last (it cost a caller computing alone ~0.1 ms per evaluation).
+          if (now() - lastYield >= YIELD_MS) {
+            await yieldToEvents();
+            lastYield = now();
+            continue;
+          }
           if (copied < back) {
             staged!.copy(copied);
             Atomics.store(board, BOARD.COPIED, copied + 1);
             Atomics.notify(board, BOARD.COPIED);
             continue;
           }
-          // every shard taken (or, dispatching only, all copied)
-          if (!caller || front >= back) break;
           if (Atomics.compareExchange(board, BOARD.FRONT_BACK, s, s - 0x10000) !== s) continue;
           const i = back - 1;
           const before = doneBy[active]!;
