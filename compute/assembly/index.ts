@@ -15,15 +15,17 @@
 //   The host leaves that much readable slack after each buffer; over-read lanes are masked out.
 //
 // Numerics (error bounds against exact arithmetic on the f32 inputs):
-// - exp on x − max ≤ 0: reduction x = n·ln2 + r (Cody–Waite with a two-part ln2; one fused step in
-//   the relaxed build), e^r = 1 + r + r²·q(r) with a cubic q fitted minimax (see E0–E3), 2^n built
-//   in the exponent bits. Measured on dense grids (test/compute/exp.test.ts, via expLanes): the SIMD
-//   build ≤ 2.2 ulp over [−80, 0]; the relaxed build ≤ 2.4 ulp for x ≥ −8 (the terms that carry a
+// - exp on x − max ≤ 0 (vexp: the relaxed build's few-class and spatial kernels): reduction
+//   x = n·ln2 + r (Cody–Waite with a two-part ln2; one fused step in the relaxed build), e^r = 1 + r +
+//   r²·q(r) with a cubic q fitted minimax (see E0–E3), 2^n built in the exponent bits. Measured on
+//   dense grids (test/compute/exp.test.ts, via expLanes): with the two-part ln2 (the SIMD build's
+//   expLanes) ≤ 2.2 ulp over [−80, 0]; the relaxed build ≤ 2.4 ulp for x ≥ −8 (the terms that carry a
 //   row's sum) and up to 4.8 ulp towards −80, the one-word ln2's error growing with |n| (terms
 //   below e^−8 of the row's largest, where 5 ulp is < 1e−10 of the sum). Inputs are clamped at −80
 //   so no intermediate is subnormal (subnormals are ~3× slower on x86 and e^−80 ≈ 1.8e−35 is
 //   invisible next to a row sum ≥ 1).
-// - rowsLong's exp (vexpRow) works in base 2: t = x·log2e − M, M = fl(max·log2e), in one fused step
+// - rowsLong's exp (vexpRow; in the SIMD build also rowsT4's and spatial's, through vexpItem) works
+//   in base 2: t = x·log2e − M, M = fl(max·log2e), in one fused step
 //   (relaxed build, |max| ≤ 2^20; else t = (x − max)·log2e), 2^f by a degree-5 fit (≤ 2.1 ulp).
 //   t's one rounding errs by ≤ |t|·2^−24, so a term is within 2.4·2^−24·(1 + |x − max|) of
 //   e^(x − max + c) (test/compute/exp.test.ts, via rowExpLanes): at most 2^−24/e of the row's
@@ -430,6 +432,17 @@ const KT: usize = memory.data<f32>([
   return madd(f32x4.mul(h, f), scale, scale);
 }
 
+/**
+ * e^(x − m) for the few-class and spatial kernels: vexp in the relaxed build; in the SIMD build (no
+ * FMA) vexpRow's unfused base-2 form, 19 operations against vexp's 22 there.
+ */
+@inline function vexpItem(x: v128, mv: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
+                          kE0: v128, kE1: v128, kE2: v128, kE3: v128, kL: v128, kT: v128,
+                          kP1: v128, kP2: v128, kP3: v128, kP4: v128, kP5: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return vexp(f32x4.sub(x, mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+  return vexpRow(x, mv, mv, true, false, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5);
+}
+
 /** vexpRow's c for a row with max m, fused: ln of the factor every term carries, (m·log2e − fl(m·log2e))·ln2. */
 @inline function fusedRowShift(m: f32): f64 {
   return (<f64>m * <f64>LOG2E - <f64>(m * LOG2E)) * Math.LN2;
@@ -519,6 +532,8 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const kL = f32x4.splat(LOG2E), kT = f32x4.splat(T_CLAMP), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
+  const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5);
   const NEG_INF = f32x4.splat(-Infinity);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
@@ -566,11 +581,11 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
     const cEnd = scratch + (<usize>C << 4);
     let p = scratch;
     if (p + 16 < cEnd) do {
-      s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
-      s1 = f32x4.add(s1, vexp(f32x4.sub(v128.load(p, 16), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+      s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
+      s1 = f32x4.add(s1, vexpItem(v128.load(p, 16), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
       p += 32;
     } while (p + 16 < cEnd);
-    if (p < cEnd) s0 = f32x4.add(s0, vexp(f32x4.sub(v128.load(p), mx), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3));
+    if (p < cEnd) s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
     const s = f32x4.add(s0, s1);
     if (tp == 0) {
       storeLanes(mp + (<usize>i0 << 2), mx, nv);
@@ -792,6 +807,8 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
+  const kL = f32x4.splat(LOG2E), kT = f32x4.splat(T_CLAMP), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
+  const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5);
   const ZERO = f32x4.splat(0);
   const ZERO_I = i32x4.splat(0);
   const TILE = 512;
@@ -847,10 +864,10 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         do {
           const a = cb + b;
           const mv = v128.load(tm + b);
-          const e0 = vexp(f32x4.sub(v128.load(a), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
-          const e1 = vexp(f32x4.sub(v128.load(a + cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
-          const e2 = vexp(f32x4.sub(v128.load(a + 2 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
-          const e3 = vexp(f32x4.sub(v128.load(a + 3 * cs), mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
+          const e0 = vexpItem(v128.load(a), mv, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
+          const e1 = vexpItem(v128.load(a + cs), mv, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
+          const e2 = vexpItem(v128.load(a + 2 * cs), mv, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
+          const e3 = vexpItem(v128.load(a + 3 * cs), mv, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
           v128.store(ts + b, f32x4.add(v128.load(ts + b), f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3))));
           b += 16;
         } while (b < lenB);
@@ -859,8 +876,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
         const cb = x0 + <usize>c * cs;
         b = 0;
         do {
-          v128.store(ts + b, f32x4.add(v128.load(ts + b), vexp(f32x4.sub(v128.load(cb + b), v128.load(tm + b)),
-            kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3)));
+          v128.store(ts + b, f32x4.add(v128.load(ts + b), vexpItem(v128.load(cb + b), v128.load(tm + b), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5)));
           b += 16;
         } while (b < lenB);
       }
