@@ -4,14 +4,20 @@
 // expAccuracy.mjs <file.wasm>` prints both reports as JSON.
 import { readFileSync } from 'node:fs';
 
-/** Max error in ulps per range, and the special values, for the wasm build at `path`. */
-export function expAccuracy(path, points = 1 << 18) {
+/** The wasm build at `path`, with `points` floats of input (src) and of output (dst) at `base`. */
+function instance(path, points) {
   const e = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { abort() { throw new Error('abort'); } } }).exports;
   const base = (e.heapBase() + 63) & ~63;
   const need = base + 2 * points * 4;
   if (e.memory.buffer.byteLength < need) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
   const src = new Float32Array(e.memory.buffer, base, points);
   const dst = new Float32Array(e.memory.buffer, base + points * 4, points);
+  return { e, base, src, dst };
+}
+
+/** Max error in ulps per range, and the special values, for the wasm build at `path`. */
+export function expAccuracy(path, points = 1 << 18) {
+  const { e, base, src, dst } = instance(path, points);
   const run = xs => {
     src.set(xs);
     e.expLanes(base, base + points * 4, points);
@@ -42,12 +48,7 @@ export function expAccuracy(path, points = 1 << 18) {
  * relative error over 2^−24·(1 + |x − m|), and the terms of x = m − 200, −inf (the clamp) and NaN.
  */
 export function rowExpAccuracy(path, points = 1 << 16) {
-  const e = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(path)), { env: { abort() { throw new Error('abort'); } } }).exports;
-  const base = (e.heapBase() + 63) & ~63;
-  const need = base + 2 * points * 4;
-  if (e.memory.buffer.byteLength < need) e.memory.grow(Math.ceil((need - e.memory.buffer.byteLength) / 65536));
-  const src = new Float32Array(e.memory.buffer, base, points);
-  const dst = new Float32Array(e.memory.buffer, base + points * 4, points);
+  const { e, base, src, dst } = instance(path, points);
   const rows = [];
   for (const m of [0, 7.25, -3000.5, 1048000, 2.5e6].map(Math.fround)) {
     for (let i = 0; i < points; i++) src[i] = Math.fround(m - 79 * i / (points - 1));
