@@ -369,16 +369,9 @@ const KT: usize = memory.data<f32>([
 /** e^x for x ≤ 0 (x − max), 4 lanes. NaN stays NaN; −inf gives e^−80. */
 @inline function vexp(x0: v128, kClamp: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
                       kE0: v128, kE1: v128, kE2: v128, kE3: v128): v128 {
-  // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives.
-  return vexpInRange(f32x4.pmax(x0, kClamp), kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
-}
-
-/**
- * e^x without the clamp, for callers that know every x ≥ −80 (x − max of a row whose range is at
- * most 80): below −87.3 the exponent bits of 2^n would wrap. NaN stays NaN.
- */
-@inline function vexpInRange(x: v128, kLog2e: v128, kShift: v128, kLn2Hi: v128, kLn2Lo: v128,
-                             kE0: v128, kE1: v128, kE2: v128, kE3: v128): v128 {
+  // pmax(a, b) = a < b ? b : a: one maxps, and a NaN in `a` survives. Below −87.3 the exponent bits
+  // of 2^n would wrap.
+  const x = f32x4.pmax(x0, kClamp);
   const z = madd(x, kLog2e, kShift);
   const n = f32x4.sub(z, kShift);
   // r = x − n·ln2. Fused, n·ln2 is not rounded and −ln2 in one f32 is off by 1.9e−9: |r| errs by
@@ -441,6 +434,11 @@ const KT: usize = memory.data<f32>([
                           kP1: v128, kP2: v128, kP3: v128, kP4: v128, kP5: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return vexp(f32x4.sub(x, mv), kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3);
   return vexpRow(x, mv, mv, true, false, kL, kShift, kT, kP1, kP2, kP3, kP4, kP5);
+}
+
+/** Whether rowsLong's exps of a row with max m take vexpRow's fused step. */
+@inline function rowFuses(m: f32): bool {
+  return ASC_FEATURE_RELAXED_SIMD && Mathf.abs(m) <= FUSED_ROW_MAX;
 }
 
 /** vexpRow's c for a row with max m, fused: ln of the factor every term carries, (m·log2e − fl(m·log2e))·ln2. */
@@ -695,7 +693,7 @@ function rowsLongSimd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usi
     // logits: ~4%). A row holding −inf, a masked logit (−1e9) or any wider range takes the clamped
     // loop; NaN is skipped by pmin/pmax and still comes out NaN from either.
     // Σ exp(x − m) by vexpRow, fused where |m| allows; the wide range of a huge max goes unfused.
-    const fused = ASC_FEATURE_RELAXED_SIMD && Mathf.abs(m) <= FUSED_ROW_MAX;
+    const fused = rowFuses(m);
     const S = ASC_FEATURE_RELAXED_SIMD && !fused ? longRowSumUnfused(row, nrow, C, m, tailMask)
       : m - lo <= 80 ? longRowSumInRange(row, nrow, C, m, tailMask) : longRowSumClamped(row, nrow, C, m, tailMask);
     mNext = gNextMax;
@@ -1153,7 +1151,7 @@ export function spatial(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32,
  */
 export function rowExpLanes(src: usize, dst: usize, n: i32, m: f32): f64 {
   if (ASC_FEATURE_SIMD) {
-    const fused = ASC_FEATURE_RELAXED_SIMD && Mathf.abs(m) <= FUSED_ROW_MAX;
+    const fused = rowFuses(m);
     if (fused) rowExpLanesOf(src, dst, n, m, true);
     else rowExpLanesOf(src, dst, n, m, false);
     return fused ? fusedRowShift(m) : 0;
