@@ -7,6 +7,7 @@ import { loadEngine } from '../../compute/node/loadEngine';
 import { formatCppDouble, planTorch } from '../../compute/semantics';
 import { EngineInputError, TfjsError, TorchError, type Tensor } from '../../compute/types';
 import { resident } from './pathCases';
+import { referenceLoss } from './reference';
 
 const f32 = (shape: number[], values: number[]): Tensor => ({ dtype: 'float32', shape, data: Float32Array.from(values) });
 const i64 = (shape: number[], values: (number | bigint)[]): Tensor => ({ dtype: 'int64', shape, data: BigInt64Array.from(values, v => BigInt(v)) });
@@ -242,6 +243,48 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
       const m = Math.max(...row);
       const lse = Math.log(row.reduce((s, v) => s + Math.exp(v - m), 0)) + m;
       close(values[i]!, lse - row[target(i)]!, 2e-6);
+    }
+  });
+
+  it('takes every pixel\'s max from that pixel (a spatial tile\'s max pass rides along the tile before\'s sums)', () => {
+    // 3·512 + 37 pixels per image: tiles 0 and 1 take the next tile's max along, tile 2 is followed
+    // by a partial tile with a pass of its own. Pixel offsets jump by up to 2e4 from one pixel to the
+    // next, so a max from another pixel, class or tile overflows or underflows every exponential.
+    // +inf and NaN make a pixel NaN; -inf entries leave it finite. C = 3 (single classes only), 21
+    // (groups of 4 and a single one). Blocks of 1024 / 1030 / 600 pixels, staged and in place, and
+    // label smoothing (the kernel's statistics, then the smoothing pass) give the same pixels.
+    const base = [0, 1e4, -1e4, 50, 9e3, -3, 2e4, -2e4, 7];
+    const S = 3 * 512 + 37, N = 2;
+    for (const C of [3, 21]) {
+      const x = new Float32Array(N * C * S);
+      for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < S; p++) {
+        x[(n * C + c) * S + p] = base[(p * 7 + n * 3) % base.length]! + 4 * Math.sin(p * 0.37 + c * 1.3 + n);
+      }
+      const at = (n: number, c: number, p: number) => (n * C + c) * S + p;
+      x[at(0, C - 1, 700)] = Infinity; x[at(1, 1, 1030)] = NaN; x[at(0, 0, 1300)] = -Infinity; x[at(1, C - 1, 600)] = -Infinity;
+      // pixels whose max stands 200 above the rest, in every class in turn, in every tile
+      for (let k = 0; k < 4 * C; k++) x[at(k % N, k % C, (k * 389 + 11) % S)] += 200;
+      const targets = Array.from({ length: N * S }, (_, i) => i % 97 === 5 ? -100 : (i * 31) % C);
+      const X: Tensor = { dtype: 'float32', shape: [N, C, S], data: x };
+      const t = i64([N, S], targets);
+      const xr = resident(engine, X);
+      for (const eps of [0, 0.1]) {
+        const ref = referenceLoss({ fn: 'cross_entropy', x, shape: [N, C, S], target: targets, prob: false, ignoreIndex: -100, reduction: 'none', eps }).values;
+        const check = (values: ArrayLike<number>, what: string) => {
+          for (let i = 0; i < N * S; i++) {
+            if (!Number.isFinite(ref[i]!)) expect(values[i], `${what}, pixel ${i}`).toBe(ref[i]);
+            else expect(Math.abs(values[i]! - ref[i]!), `${what}, pixel ${i}`).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(ref[i]!)));
+          }
+        };
+        const what = `C = ${C}, labelSmoothing ${eps}`;
+        check(engine.crossEntropy(X, t, { reduction: 'none', labelSmoothing: eps }).values!, what);
+        const plan = planTorch('cross_entropy', X, t, { reduction: 'none', labelSmoothing: eps });
+        for (const blockItems of [1024, 1030, 600]) {
+          check(engine.computeBlocks({ plan, input: X, target: t, blockItems, wantValues: true }).values!, `${what}, staged, blocks of ${blockItems}`);
+          check(engine.computeBlocks({ plan, input: xr, target: t, blockItems, wantValues: true }).values!, `${what}, in place, blocks of ${blockItems}`);
+        }
+      }
+      engine.free(xr);
     }
   });
 
