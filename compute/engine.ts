@@ -730,7 +730,7 @@ function layoutBlocks(plan: LossPlan, B: number, q: Omit<WorkspaceQuery, 'plan' 
   const lp = p; p = align(p + (plan.returnLogProb ? xBytes : 0) + 16);
   const m = p; p = align(p + B * es + 64);
   const ls = p; p = align(p + B * es + 64);
-  const scratch = p; p = align(p + Math.max(C * 16 + 128, 3 * 512 * 4 + 64)); // rowsT4's columns / spatial's tile
+  const scratch = p; p = align(p + Math.max(C * 16 + 128 + 32 * 32, 3 * 512 * 4 + 64)); // rowsT4's columns and chunk sums / spatial's tiles
   return { stageX, stageY, stride, x, y, rawT, t, w, out, lp, m, ls, scratch, total: p };
 }
 

@@ -524,7 +524,10 @@ const KT: usize = memory.data<f32>([
  * four rows is transposed in registers into per-class column vectors kept in `scratch` (C·16 bytes,
  * stays in L1), so max and Σexp are vertical (no horizontal reductions) and one vlog serves 4 rows.
  * The last group may be partial: its missing rows are read from the slack and masked out, so every
- * row goes through the same arithmetic wherever a block starts. tp == 0: statistics only (m, ls).
+ * row goes through the same arithmetic wherever a block starts. The groups run in chunks of 32: the
+ * chunk's max and Σexp first, then its logs and losses, so that each loop's steps are independent
+ * (one loop doing both was bound by the chain load → exp → sum → log → loss: C = 10 +8%, C = 2 +23%).
+ * tp == 0: statistics only (m, ls).
  */
 function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
@@ -541,70 +544,88 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
   let cntV = i32x4.splat(0);
   gWeightSum = 0;
-  for (let i0 = 0; i0 < n; i0 += 4) {
-    const nv = min(4, n - i0);
-    const valid = laneMask(nv);
-    const r0 = xp + <usize>i0 * rowBytes;
-    const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
-    let mx0 = NEG_INF, mx1 = NEG_INF;
-    let o: usize = 0;
-    const oEnd = <usize>C4 << 2;
-    let cb = scratch;
-    if (o < oEnd) do {
-      const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
-      const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
-      const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
-      const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
-      const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5), q3 = f32x4.shuffle(t1, t3, 2, 3, 6, 7);
-      v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32); v128.store(cb, q3, 48);
-      mx0 = f32x4.pmax(mx0, f32x4.pmax(q0, q1));
-      mx1 = f32x4.pmax(mx1, f32x4.pmax(q2, q3));
-      o += 16; cb += 64;
-    } while (o < oEnd);
-    if (rem) {
-      // the 16-byte loads run into the next row (or the slack); only `rem` columns are kept
-      const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
-      const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
-      const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
-      const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
-      const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5);
-      v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32);
-      mx0 = f32x4.pmax(mx0, q0);
-      if (rem > 1) mx1 = f32x4.pmax(mx1, q1);
-      if (rem > 2) mx0 = f32x4.pmax(mx0, q2);
+  // each chunk of T4_CHUNK groups of 4 rows: their max and Σexp into sBuf / mBuf, then their finish
+  // (after the columns, whose last block of 4 is stored whole)
+  const sBuf = scratch + (<usize>((C + 3) & ~3) << 4), mBuf = sBuf + (<usize>T4_CHUNK << 4);
+  for (let g0 = 0; g0 < n; g0 += T4_CHUNK * 4) {
+    const gEnd = min(n, g0 + T4_CHUNK * 4);
+    let k: usize = 0;
+    for (let i0 = g0; i0 < gEnd; i0 += 4) {
+      const r0 = xp + <usize>i0 * rowBytes;
+      const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+      let mx0 = NEG_INF, mx1 = NEG_INF;
+      let o: usize = 0;
+      const oEnd = <usize>C4 << 2;
+      let cb = scratch;
+      if (o < oEnd) do {
+        const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
+        const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+        const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
+        const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+        const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5), q3 = f32x4.shuffle(t1, t3, 2, 3, 6, 7);
+        v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32); v128.store(cb, q3, 48);
+        mx0 = f32x4.pmax(mx0, f32x4.pmax(q0, q1));
+        mx1 = f32x4.pmax(mx1, f32x4.pmax(q2, q3));
+        o += 16; cb += 64;
+      } while (o < oEnd);
+      if (rem) {
+        // the 16-byte loads run into the next row (or the slack); only `rem` columns are kept
+        const a = v128.load(r0 + o), b = v128.load(r1 + o), c = v128.load(r2 + o), d = v128.load(r3 + o);
+        const t0 = f32x4.shuffle(a, b, 0, 4, 1, 5), t1 = f32x4.shuffle(a, b, 2, 6, 3, 7);
+        const t2 = f32x4.shuffle(c, d, 0, 4, 1, 5), t3 = f32x4.shuffle(c, d, 2, 6, 3, 7);
+        const q0 = f32x4.shuffle(t0, t2, 0, 1, 4, 5), q1 = f32x4.shuffle(t0, t2, 2, 3, 6, 7);
+        const q2 = f32x4.shuffle(t1, t3, 0, 1, 4, 5);
+        v128.store(cb, q0, 0); v128.store(cb, q1, 16); v128.store(cb, q2, 32);
+        mx0 = f32x4.pmax(mx0, q0);
+        if (rem > 1) mx1 = f32x4.pmax(mx1, q1);
+        if (rem > 2) mx0 = f32x4.pmax(mx0, q2);
+      }
+      const mx = f32x4.pmax(mx0, mx1);
+      // Σ exp(x − m) over the transposed columns, two accumulators (even / odd classes)
+      let s0 = ZERO, s1 = ZERO;
+      const cEnd = scratch + (<usize>C << 4);
+      let p = scratch;
+      if (p + 16 < cEnd) do {
+        s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
+        s1 = f32x4.add(s1, vexpItem(v128.load(p, 16), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
+        p += 32;
+      } while (p + 16 < cEnd);
+      if (p < cEnd) s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
+      v128.store(sBuf + k, f32x4.add(s0, s1));
+      v128.store(mBuf + k, mx);
+      k += 16;
     }
-    const mx = f32x4.pmax(mx0, mx1);
-    // Σ exp(x − m) over the transposed columns, two accumulators (even / odd classes)
-    let s0 = ZERO, s1 = ZERO;
-    const cEnd = scratch + (<usize>C << 4);
-    let p = scratch;
-    if (p + 16 < cEnd) do {
-      s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
-      s1 = f32x4.add(s1, vexpItem(v128.load(p, 16), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
-      p += 32;
-    } while (p + 16 < cEnd);
-    if (p < cEnd) s0 = f32x4.add(s0, vexpItem(v128.load(p), mx, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5));
-    const s = f32x4.add(s0, s1);
-    if (tp == 0) {
-      storeLanes(mp + (<usize>i0 << 2), mx, nv);
-      storeLanes(lsp + (<usize>i0 << 2), vlog(s), nv);
-      continue;
+    k = 0;
+    for (let i0 = g0; i0 < gEnd; i0 += 4, k += 16) {
+      const nv = min(4, n - i0);
+      const valid = laneMask(nv);
+      const r0 = xp + <usize>i0 * rowBytes;
+      const r1 = r0 + rowBytes, r2 = r1 + rowBytes, r3 = r2 + rowBytes;
+      const s = v128.load(sBuf + k), mx = v128.load(mBuf + k);
+      if (tp == 0) {
+        storeLanes(mp + (<usize>i0 << 2), mx, nv);
+        storeLanes(lsp + (<usize>i0 << 2), vlog(s), nv);
+        continue;
+      }
+      const tv = v128.load(tp + (<usize>i0 << 2));
+      const live = v128.and(valid, i32x4.ge_s(tv, ZERO_I));
+      const tc = v128.and(tv, live); // ignored / missing lanes read class 0
+      let xt = f32x4.splat(load<f32>(r0 + (<usize>i32x4.extract_lane(tc, 0) << 2)));
+      xt = f32x4.replace_lane(xt, 1, load<f32>(r1 + (<usize>i32x4.extract_lane(tc, 1) << 2)));
+      xt = f32x4.replace_lane(xt, 2, load<f32>(r2 + (<usize>i32x4.extract_lane(tc, 2) << 2)));
+      xt = f32x4.replace_lane(xt, 3, load<f32>(r3 + (<usize>i32x4.extract_lane(tc, 3) << 2)));
+      const loss = finish4(s, mx, xt, tc, valid, wp, live);
+      cntV = i32x4.sub(cntV, live); // live lanes are −1
+      if (outp) storeLanes(outp + (<usize>i0 << 2), loss, nv);
+      acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(loss));
+      acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(f32x4.shuffle(loss, loss, 2, 3, 0, 1)));
     }
-    const tv = v128.load(tp + (<usize>i0 << 2));
-    const live = v128.and(valid, i32x4.ge_s(tv, ZERO_I));
-    const tc = v128.and(tv, live); // ignored / missing lanes read class 0
-    let xt = f32x4.splat(load<f32>(r0 + (<usize>i32x4.extract_lane(tc, 0) << 2)));
-    xt = f32x4.replace_lane(xt, 1, load<f32>(r1 + (<usize>i32x4.extract_lane(tc, 1) << 2)));
-    xt = f32x4.replace_lane(xt, 2, load<f32>(r2 + (<usize>i32x4.extract_lane(tc, 2) << 2)));
-    xt = f32x4.replace_lane(xt, 3, load<f32>(r3 + (<usize>i32x4.extract_lane(tc, 3) << 2)));
-    const loss = finish4(s, mx, xt, tc, valid, wp, live);
-    cntV = i32x4.sub(cntV, live); // live lanes are −1
-    if (outp) storeLanes(outp + (<usize>i0 << 2), loss, nv);
-    acc0 = f64x2.add(acc0, f64x2.promote_low_f32x4(loss));
-    acc1 = f64x2.add(acc1, f64x2.promote_low_f32x4(f32x4.shuffle(loss, loss, 2, 3, 0, 1)));
   }
   return finishSums(acc0, acc1, cntV, wp);
 }
+
+/** rowsT4's groups of 4 rows per chunk (its scratch: ⌈C/4⌉·64 + T4_CHUNK·32 bytes). */
+const T4_CHUNK: i32 = 32;
 
 /** Totals of the lane accumulators, in a fixed order; sets the count (and the weight sum if unweighted). */
 @inline function finishSums(acc0: v128, acc1: v128, cntV: v128, wp: usize): f64 {

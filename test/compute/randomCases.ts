@@ -171,13 +171,15 @@ export function suiteSpecs(quick = false): CaseSpec[] {
     for (const S of small) add([2, C, S]);
   }
   for (const C of [183, 184, 185, 255, 256, 257, 511, 512, 513, 2047, 2048, 2049, 4100]) add([quick ? 3 : 6, C]);
+  // rowsT4's chunks of 32 groups of 4 rows: two whole chunks and a partial one ending in a partial group, one row past a chunk, exactly one
+  for (const shape of [[301, 10], [129, 3], [128, 184]]) add(shape);
   // spatial sizes at and around multiples of 16 pixels (whole and partial vectors)
   for (const S of quick ? [16, 17] : [15, 16, 17, 31, 32, 33]) add([2, 5, S]);
   for (const shape of [[3, 5, 2, 7], [2, 21, 13, 11], [1, 3, 600], [2, 4, 3, 2, 5], [5, 1, 4], [4, 1]]) add(shape);
   // the spatial kernel's 512-pixel tiles, whose max pass rides along the tile before's: two whole
   // tiles and a partial one, three whole, and a partial one after a single whole one
   for (const shape of [[2, 5, 1100], [1, 3, 1536], [1, 21, 1030], [2, 6, 530]]) add(shape);
-  for (const shape of [[7, 5], [3, 9, 5], [6, 600], [1, 7, 1100]]) { add(shape, 'hostile'); add(shape, 'large'); }
+  for (const shape of [[7, 5], [3, 9, 5], [6, 600], [1, 7, 1100], [301, 10]]) { add(shape, 'hostile'); add(shape, 'large'); }
   for (const shape of [[8, 600], [8, 2049]]) add(shape, 'huge');
   for (const s of specs) s.name = specName(s);
   return specs;
