@@ -127,8 +127,8 @@ export interface Engine {
   /** TF.js `tf.losses.softmaxCrossEntropy(onehotLabels, logits, weights, labelSmoothing, reduction)`; throws TfjsError. */
   softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options?: TfjsLossOptions, hooks?: EvalHooks): LossResult;
   /**
-   * A float32 tensor living in the engine's memory, for zero-copy input: fill `data`, then pass the
-   * tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it again
+   * A float32 tensor living in the engine's memory, all zeros, for zero-copy input: fill `data`, then
+   * pass the tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it again
    * after another allocation or evaluation rather than keeping an old view.
    */
   allocInput(shape: readonly number[]): Tensor;
@@ -329,6 +329,8 @@ class WasmEngine implements SharedEngine {
   private readonly simd: boolean;
   private readonly base: number;
   private readonly allocs: Allocation[] = [];
+  /** The end of all memory ever allocated or used as workspace: past it the memory is still zero. */
+  private used = 0;
   /** tensor objects and their data views → allocation, so a view detached by growth still resolves */
   private readonly owned = new WeakMap<object, Allocation>();
   /** Set for an engine on a pool's shared memory: allocations come from the pool's heap, not `allocs`. */
@@ -393,6 +395,10 @@ class WasmEngine implements SharedEngine {
     const top = this.allocs.length ? this.allocs[this.allocs.length - 1]!.ptr + this.allocs[this.allocs.length - 1]!.bytes : this.base;
     const a: Allocation = { ptr: align(top), bytes: align(n * DTYPE_SIZE[dtype] + slackFor(shape)), freed: false };
     this.ensure(a.ptr + a.bytes);
+    // all zeros, as a new typed array: clear what an earlier tensor or workspace left
+    const dirty = Math.min(a.ptr + n * DTYPE_SIZE[dtype], this.used) - a.ptr;
+    if (dirty > 0) new Uint8Array(this.k.memory.buffer, a.ptr, dirty).fill(0);
+    this.used = Math.max(this.used, a.ptr + a.bytes);
     this.allocs.push(a);
     const self = this;
     let view: TypedArray | undefined;
@@ -493,7 +499,7 @@ class WasmEngine implements SharedEngine {
     const es = f64 ? 8 : 4;
     const { C, items } = plan;
     const elems = plan.N * C * plan.S;
-    const B = req.blockItems ?? blockItems(C);
+    const B = req.blockItems ?? blockItems(C, plan.layout);
     const nBlocks = blockCount(plan, B);
     const partials = new Float64Array(nBlocks * 3);
     const isProb = plan.kind === 'prob';
@@ -533,6 +539,7 @@ class WasmEngine implements SharedEngine {
     // A zero-copy input may be the last allocation: keep its over-read slack inside the memory.
     if (!this.space) {
       this.ensure(Math.max(base + L.total, L.x < 0 ? xp + spanBytes + readSlack(C) : 0, L.y < 0 ? yp + spanBytes + readSlack(C) : 0));
+      this.used = Math.max(this.used, base + L.total);
     }
     const buf = this.buffer();
     const mem = new Uint8Array(buf);
@@ -688,8 +695,9 @@ interface BlockLayout {
  * The workspace of a block computation: x | targets raw | targets i32 | weight | y | values |
  * logProb | m | ls | scratch, each region 64-byte aligned with over-read slack.
  *
- * An input not in engine memory is staged one block at a time into a reusable area (≈ 512 KB, so
- * the kernel reads it from L2 right after the copy wrote it) rather than copied whole first: one
+ * An input not in engine memory is staged one block at a time into a reusable area (rows ≈ 512 KB,
+ * so the kernel reads it from L2 right after the copy wrote it; pixels ≈ 4 MB, see blockItems)
+ * rather than copied whole first: one
  * pass over DRAM instead of three, and engine memory bounded by the block size. (rowsLong's blocks
  * use it as a ring of rows, a block staged with the row after it: see computeBlocks.) A staged spatial
  * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob
@@ -736,7 +744,7 @@ function layoutBlocks(plan: LossPlan, B: number, q: Omit<WorkspaceQuery, 'plan' 
 
 /** Bytes of workspace a block computation needs (a pool sizes its workers' workspaces with it). */
 export function workspaceBytes(q: WorkspaceQuery): number {
-  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C), q).total;
+  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C, q.plan.layout), q).total;
 }
 
 /** Copies runs of a tensor's elements into engine memory, converted to the plan's float type. */

@@ -222,9 +222,9 @@ export class EnginePool {
   }
 
   /**
-   * A tensor every thread reads in place: in shared mode its `data` is a view of the pool's shared
-   * wasm memory (elsewhere, of an ordinary buffer). Fill `data` and pass the tensor: the pool's
-   * zero-copy input, as `Engine.allocInput` is the single engine's. The view stays valid when the
+   * A tensor every thread reads in place, all zeros: in shared mode its `data` is a view of the
+   * pool's shared wasm memory (elsewhere, of an ordinary buffer). Fill `data` and pass the tensor:
+   * the pool's zero-copy input, as `Engine.allocInput` is the single engine's. The view stays valid when the
    * memory grows. Its range is given back when `data` is garbage-collected (keep the tensor or its
    * `data`, not only a subarray of it, while using it) or, sooner, by `free`.
    */
@@ -358,7 +358,7 @@ export class EnginePool {
   private async computeTransfer(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C);
+    const B = blockItems(plan.C, plan.layout);
     const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
     const shards = this.shard(plan, B, small ? 1 : this.options.size * PIECES);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
@@ -410,7 +410,7 @@ export class EnginePool {
     if (run.signal?.aborted) throw new CancelledError();
     await this.awaitDraining();
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C);
+    const B = blockItems(plan.C, plan.layout);
     const threads = this.options.size;
     const space = this.sharedSpace();
     const isProb = plan.kind === 'prob';

@@ -94,6 +94,8 @@ export class MemoryViews {
  */
 export class SharedHeap {
   private top = HEAP_START;
+  /** The end of every range ever handed out: past it the memory is as it grew, all zeros. */
+  private highWater = HEAP_START;
   /** Free ranges [start, end), sorted, never adjacent (merged on free). */
   private readonly free: [number, number][] = [];
   private readonly sizes = new Map<number, number>();
@@ -121,6 +123,7 @@ export class SharedHeap {
     const ptr = this.top;
     this.ensure(ptr + size);
     this.top = ptr + size;
+    this.highWater = Math.max(this.highWater, this.top);
     this.sizes.set(ptr, size);
     return ptr;
   }
@@ -141,14 +144,18 @@ export class SharedHeap {
   }
 
   /**
-   * A tensor in the memory with the kernels' over-read slack after it (`slack` bytes). Its `data` is
-   * a plain view (a shared memory's views survive growth). With `collect`, the range is released
-   * when the view is garbage-collected (allocShared); `releaseTensor` releases it earlier.
+   * A tensor in the memory with the kernels' over-read slack after it (`slack` bytes), all zeros as
+   * a new typed array is (a reused range is cleared; one past the high-water mark already is). Its
+   * `data` is a plain view (a shared memory's views survive growth). With `collect`, the range is
+   * released when the view is garbage-collected (allocShared); `releaseTensor` releases it earlier.
    */
   tensor(shape: readonly number[], dtype: TensorDtype, slack: number, collect: boolean): Tensor {
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
     const n = shape.reduce((a, b) => a * b, 1);
+    const used = this.highWater;
     const ptr = this.alloc(n * DTYPE_SIZE[dtype] + slack);
+    const dirty = Math.min(ptr + n * DTYPE_SIZE[dtype], used) - ptr;
+    if (dirty > 0) new Uint8Array(this.views.buffer, ptr, dirty).fill(0);
     const data = this.views.view(ptr, dtype, n);
     if (collect) this.registry.register(data, ptr, data);
     return { dtype, shape: [...shape], data };

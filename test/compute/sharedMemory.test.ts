@@ -214,6 +214,24 @@ describe('SharedHeap', () => {
     expect(heap.releaseTensor(t)).toBe(false);
   });
 
+  it('hands out tensors as zeros, as a new typed array: a reused range is cleared, a fresh one left alone', () => {
+    const views = new MemoryViews(createSharedMemory());
+    const heap = new SharedHeap(views);
+    const a = heap.tensor([1000], 'float32', 64, false);
+    (a.data as Float32Array).fill(7);
+    const work = heap.alloc(1 << 16);             // a workspace the kernels write
+    new Uint8Array(views.buffer, work, 1 << 16).fill(0xff);
+    heap.releaseTensor(a);
+    heap.release(work);
+    for (const [shape, dtype] of [[[600], 'float32'], [[300], 'int64'], [[5000], 'float32']] as const) {
+      const t = heap.tensor(shape, dtype, 64, false);
+      expect(t.data.byteOffset).toBeLessThan(HEAP_START + (1 << 16));   // over the dirty ranges
+      expect(new Uint8Array(views.buffer, t.data.byteOffset, t.data.byteLength).every(v => v === 0)).toBe(true);
+      new Uint8Array(views.buffer, t.data.byteOffset, t.data.byteLength).fill(0xaa);
+      heap.releaseTensor(t);
+    }
+  });
+
   it('never hands out overlapping ranges, and shrinks back when everything is released (random sequences)', () => {
     fc.assert(fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 300_000 }), fc.nat()), { maxLength: 60 }), ops => {
       const heap = new SharedHeap(new MemoryViews(createSharedMemory()));
