@@ -499,7 +499,7 @@ class WasmEngine implements SharedEngine {
     const es = f64 ? 8 : 4;
     const { C, items } = plan;
     const elems = plan.N * C * plan.S;
-    const B = req.blockItems ?? blockItems(C, plan.layout);
+    const B = req.blockItems ?? blockItems(C, plan.layout, plan.S);
     const nBlocks = blockCount(plan, B);
     const partials = new Float64Array(nBlocks * 3);
     const isProb = plan.kind === 'prob';
@@ -744,7 +744,7 @@ function layoutBlocks(plan: LossPlan, B: number, q: Omit<WorkspaceQuery, 'plan' 
 
 /** Bytes of workspace a block computation needs (a pool sizes its workers' workspaces with it). */
 export function workspaceBytes(q: WorkspaceQuery): number {
-  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C, q.plan.layout), q).total;
+  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C, q.plan.layout, q.plan.S), q).total;
 }
 
 /** Copies runs of a tensor's elements into engine memory, converted to the plan's float type. */

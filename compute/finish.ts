@@ -14,14 +14,18 @@ import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } 
  * Items per block, a multiple of 4 (the SIMD kernels' group), at least 4. Rows: ≈ 128k logits
  * (512 KB of float32, half of a 1 MB L2): a staged block is copied in and then computed while it is
  * in cache; against 64k, in one process from a plain Float32Array, [4096, 1000] took 6% less time
- * and 256k was 7% slower again. Pixels: ≈ 1M logits (4 MB), as the spatial kernel's max pass rides
- * along the sums and hides the misses, and each class plane's run is longer: from a plain array,
- * against 128k, [8, 21, 512, 512] −9%, [4, 150, 128, 128] −30% (872-pixel runs before), [16, 7, 256, 256]
- * −4%, [16, 3, 512, 512] ±1% (2M: no better).
+ * and 256k was 7% slower again. Pixels: up to ≈ 1M logits (4 MB), as the spatial kernel's max pass
+ * rides along the sums and hides the misses, and each class plane's run is longer: from a plain
+ * array, against 128k, [8, 21, 512, 512] −9%, [4, 150, 128, 128] −30% (872-pixel runs before),
+ * [16, 7, 256, 256] −4%, [16, 3, 512, 512] ±1% (2M: no better). An image of S pixels is cut into
+ * equal blocks (the last shorter by under 4 per block), not full ones and a remnant, so a pool's
+ * shards and their workspaces come out alike.
  */
-export function blockItems(C: number, layout: PlanLayout = 'rows'): number {
-  const logits = layout === 'spatial' ? 1 << 20 : 1 << 17;
-  return Math.max(4, Math.floor(logits / Math.max(1, C)) & ~3);
+export function blockItems(C: number, layout: PlanLayout = 'rows', S = 0): number {
+  if (layout === 'rows') return Math.max(4, Math.floor((1 << 17) / Math.max(1, C)) & ~3);
+  const most = Math.max(4, Math.floor((1 << 20) / Math.max(1, C)) & ~3);
+  if (S <= most) return most;
+  return Math.ceil(S / Math.ceil(S / most) / 4) * 4;
 }
 
 /** A block: image `image` (0 for rows), items [start, end) of that image (rows: of the batch). */
@@ -32,7 +36,7 @@ export interface Block {
 }
 
 /** The plan's blocks in order. Rows: runs of rows. Spatial: runs of pixels that never cross an image. */
-export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout)): Generator<Block> {
+export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout, plan.S)): Generator<Block> {
   if (plan.layout === 'rows') {
     for (let s = 0; s < plan.N; s += B) yield { image: 0, start: s, end: Math.min(plan.N, s + B) };
     return;
@@ -42,7 +46,7 @@ export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = 
   }
 }
 
-export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout)): number {
+export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout, plan.S)): number {
   if (plan.layout === 'rows') return Math.ceil(plan.N / B);
   return plan.N * Math.ceil(plan.S / B);
 }

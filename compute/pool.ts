@@ -358,7 +358,7 @@ export class EnginePool {
   private async computeTransfer(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C, plan.layout);
+    const B = blockItems(plan.C, plan.layout, plan.S);
     const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
     const shards = this.shard(plan, B, small ? 1 : this.options.size * PIECES);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
@@ -410,7 +410,7 @@ export class EnginePool {
     if (run.signal?.aborted) throw new CancelledError();
     await this.awaitDraining();
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C, plan.layout);
+    const B = blockItems(plan.C, plan.layout, plan.S);
     const threads = this.options.size;
     const space = this.sharedSpace();
     const isProb = plan.kind === 'prob';

@@ -4,6 +4,7 @@
 // later block is still the first in memory order; and engine memory stays bounded by the block.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { BlockResults, Engine } from '../../compute/engine';
+import { blockItems, blocksOf } from '../../compute/finish';
 import { loadEngine } from '../../compute/node/loadEngine';
 import { planTorch } from '../../compute/semantics';
 import type { LossOptions, Tensor } from '../../compute/types';
@@ -102,6 +103,25 @@ describe('staged copy-in memory', () => {
     const pixels = makeCase({ ...base, shape: [4, 21, 256, 256] }, 5);
     expect(Number.isFinite(engine.crossEntropy(pixels.input, pixels.target).loss)).toBe(true);
     expect(memBytes() - before).toBeLessThan(5 << 20);
+  });
+});
+
+describe('the block partition', () => {
+  it('rows in blocks of ≈ 128k logits; an image\'s pixels in equal blocks of up to ≈ 1M logits', () => {
+    expect(blockItems(1000)).toBe(128);
+    expect(blockItems(10)).toBe(13104);
+    expect(blockItems(32000)).toBe(4);
+    expect(blockItems(21, 'spatial', 4096)).toBe(49932);                   // the image fits one block
+    for (const [C, S] of [[21, 262144], [21, 65536], [150, 16384], [3, 1 << 20], [7, 49999]]) {
+      const B = blockItems(C, 'spatial', S);
+      const plan = { layout: 'spatial' as const, N: 2, C, S };
+      const sizes = [...blocksOf(plan, B)].map(b => b.end - b.start);
+      expect(B % 4, `${C}, ${S}`).toBe(0);
+      expect(B * C, `${C}, ${S}`).toBeLessThanOrEqual(1 << 20);
+      expect(sizes.reduce((a, b) => a + b, 0)).toBe(2 * S);
+      // every block of an image within 4 per block of the others (no remnant block)
+      expect(Math.max(...sizes) - Math.min(...sizes), `${C}, ${S}`).toBeLessThan(4 * sizes.length / 2);
+    }
   });
 });
 
