@@ -250,8 +250,9 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     // 3·512 + 37 pixels per image: tiles 0 and 1 take the next tile's max along, tile 2 is followed
     // by a partial tile with a pass of its own. Pixel offsets jump by up to 2e4 from one pixel to the
     // next, so a max from another pixel, class or tile overflows or underflows every exponential.
-    // +inf and NaN make a pixel NaN; -inf entries leave it finite. C = 3 (single classes only), 21
-    // (groups of 4 and a single one). Blocks of 1024 / 1030 / 600 pixels, staged and in place, and
+    // +inf and NaN make a pixel NaN; -inf entries leave it finite. C = 3 (only the pass over the
+    // C mod 4 classes, target by selects), 21 (groups of 4, then one more class, target by gather).
+    // Blocks of 1024 / 1030 / 600 pixels, staged and in place, and
     // label smoothing (the kernel's statistics, then the smoothing pass) give the same pixels.
     const base = [0, 1e4, -1e4, 50, 9e3, -3, 2e4, -2e4, 7];
     const S = 3 * 512 + 37, N = 2;
