@@ -5,7 +5,7 @@
 import { DTYPE_SIZE, viewElements } from './dtypes';
 import { blockItems, blocksOf, blockCount, finishTfjs, torchResult, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
-import { HEAP_START, type MemoryViews, type SharedHeap, type WasmMemory } from './sharedMemory';
+import { HEAP_START, clearReused, type MemoryViews, type SharedHeap, type WasmMemory } from './sharedMemory';
 import {
   EngineInputError,
   type EngineKind, type LossOptions, type LossResult, type Tensor, type TensorDtype, type TfjsLossOptions, type TypedArray,
@@ -128,8 +128,8 @@ export interface Engine {
   softmaxCrossEntropyTfjs(onehotLabels: Tensor, logits: Tensor, options?: TfjsLossOptions, hooks?: EvalHooks): LossResult;
   /**
    * A float32 tensor living in the engine's memory, all zeros, for zero-copy input: fill `data`, then
-   * pass the tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it again
-   * after another allocation or evaluation rather than keeping an old view.
+   * pass the tensor (or its `data`) as the input. `data` is re-created if the memory grew, so read it
+   * again after another allocation or evaluation rather than keeping an old view.
    */
   allocInput(shape: readonly number[]): Tensor;
   /** As allocInput, any dtype (targets, weights). */
@@ -395,9 +395,7 @@ class WasmEngine implements SharedEngine {
     const top = this.allocs.length ? this.allocs[this.allocs.length - 1]!.ptr + this.allocs[this.allocs.length - 1]!.bytes : this.base;
     const a: Allocation = { ptr: align(top), bytes: align(n * DTYPE_SIZE[dtype] + slackFor(shape)), freed: false };
     this.ensure(a.ptr + a.bytes);
-    // all zeros, as a new typed array: clear what an earlier tensor or workspace left
-    const dirty = Math.min(a.ptr + n * DTYPE_SIZE[dtype], this.used) - a.ptr;
-    if (dirty > 0) new Uint8Array(this.k.memory.buffer, a.ptr, dirty).fill(0);
+    clearReused(this.k.memory.buffer, a.ptr, n * DTYPE_SIZE[dtype], this.used);
     this.used = Math.max(this.used, a.ptr + a.bytes);
     this.allocs.push(a);
     const self = this;
@@ -499,7 +497,7 @@ class WasmEngine implements SharedEngine {
     const es = f64 ? 8 : 4;
     const { C, items } = plan;
     const elems = plan.N * C * plan.S;
-    const B = req.blockItems ?? blockItems(C, plan.layout, plan.S);
+    const B = req.blockItems ?? blockItems(plan);
     const nBlocks = blockCount(plan, B);
     const partials = new Float64Array(nBlocks * 3);
     const isProb = plan.kind === 'prob';
@@ -697,8 +695,8 @@ interface BlockLayout {
  *
  * An input not in engine memory is staged one block at a time into a reusable area (rows ≈ 512 KB,
  * so the kernel reads it from L2 right after the copy wrote it; pixels ≈ 4 MB, see blockItems)
- * rather than copied whole first: one
- * pass over DRAM instead of three, and engine memory bounded by the block size. (rowsLong's blocks
+ * rather than copied whole first: one pass over DRAM instead of three, and engine memory bounded by
+ * the block size. (rowsLong's blocks
  * use it as a ring of rows, a block staged with the row after it: see computeBlocks.) A staged spatial
  * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob
  * output of the spatial layout is written in the input's layout (the kernels address input and
@@ -744,7 +742,7 @@ function layoutBlocks(plan: LossPlan, B: number, q: Omit<WorkspaceQuery, 'plan' 
 
 /** Bytes of workspace a block computation needs (a pool sizes its workers' workspaces with it). */
 export function workspaceBytes(q: WorkspaceQuery): number {
-  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan.C, q.plan.layout, q.plan.S), q).total;
+  return layoutBlocks(q.plan, q.blockItems ?? blockItems(q.plan), q).total;
 }
 
 /** Copies runs of a tensor's elements into engine memory, converted to the plan's float type. */

@@ -7,7 +7,7 @@
 // so one thread and eight give bit-identical losses.
 
 import type { BlockResults } from './engine';
-import type { LossPlan, PlanLayout } from './semantics';
+import type { LossPlan } from './semantics';
 import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } from './types';
 
 /**
@@ -21,8 +21,9 @@ import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } 
  * equal blocks (the last shorter by under 4 per block), not full ones and a remnant, so a pool's
  * shards and their workspaces come out alike.
  */
-export function blockItems(C: number, layout: PlanLayout = 'rows', S = 0): number {
-  if (layout === 'rows') return Math.max(4, Math.floor((1 << 17) / Math.max(1, C)) & ~3);
+export function blockItems(plan: Pick<LossPlan, 'layout' | 'C' | 'S'>): number {
+  const { C, S } = plan;
+  if (plan.layout === 'rows') return Math.max(4, Math.floor((1 << 17) / Math.max(1, C)) & ~3);
   const most = Math.max(4, Math.floor((1 << 20) / Math.max(1, C)) & ~3);
   if (S <= most) return most;
   return Math.ceil(S / Math.ceil(S / most) / 4) * 4;
@@ -36,7 +37,7 @@ export interface Block {
 }
 
 /** The plan's blocks in order. Rows: runs of rows. Spatial: runs of pixels that never cross an image. */
-export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout, plan.S)): Generator<Block> {
+export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan)): Generator<Block> {
   if (plan.layout === 'rows') {
     for (let s = 0; s < plan.N; s += B) yield { image: 0, start: s, end: Math.min(plan.N, s + B) };
     return;
@@ -46,7 +47,7 @@ export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = 
   }
 }
 
-export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan.C, plan.layout, plan.S)): number {
+export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan)): number {
   if (plan.layout === 'rows') return Math.ceil(plan.N / B);
   return plan.N * Math.ceil(plan.S / B);
 }

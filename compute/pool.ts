@@ -224,9 +224,9 @@ export class EnginePool {
   /**
    * A tensor every thread reads in place, all zeros: in shared mode its `data` is a view of the
    * pool's shared wasm memory (elsewhere, of an ordinary buffer). Fill `data` and pass the tensor:
-   * the pool's zero-copy input, as `Engine.allocInput` is the single engine's. The view stays valid when the
-   * memory grows. Its range is given back when `data` is garbage-collected (keep the tensor or its
-   * `data`, not only a subarray of it, while using it) or, sooner, by `free`.
+   * the pool's zero-copy input, as `Engine.allocInput` is the single engine's. The view stays valid
+   * when the memory grows. Its range is given back when `data` is garbage-collected (keep the tensor
+   * or its `data`, not only a subarray of it, while using it) or, sooner, by `free`.
    */
   allocShared(shape: readonly number[], dtype: TensorDtype = 'float32'): Tensor {
     if (shape.some(d => !Number.isSafeInteger(d) || d < 0)) throw new EngineInputError(`invalid shape ${JSON.stringify(shape)}`);
@@ -358,7 +358,7 @@ export class EnginePool {
   private async computeTransfer(job: Job): Promise<BlockResults & { kind: EngineKind }> {
     const { plan, input, target, weight, wantValues, run } = job;
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C, plan.layout, plan.S);
+    const B = blockItems(plan);
     const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? 1 << 18);
     const shards = this.shard(plan, B, small ? 1 : this.options.size * PIECES);
     const results: (BlockResults | undefined)[] = new Array(shards.length);
@@ -410,7 +410,7 @@ export class EnginePool {
     if (run.signal?.aborted) throw new CancelledError();
     await this.awaitDraining();
     if (run.signal?.aborted) throw new CancelledError();
-    const B = blockItems(plan.C, plan.layout, plan.S);
+    const B = blockItems(plan);
     const threads = this.options.size;
     const space = this.sharedSpace();
     const isProb = plan.kind === 'prob';

@@ -92,6 +92,16 @@ export class MemoryViews {
  * list, coalescing on free, the memory grown when nothing fits. Wasm memory never shrinks, so the
  * memory stays at its high-water mark and freed ranges are reused.
  */
+/**
+ * Zeros the part of [ptr, ptr + bytes) below `used`, the end of everything ever handed out or
+ * written there: an allocation then reads as zeros, like a new typed array, while memory past the
+ * mark (as it grew: zero already) is left untouched, so a large fresh range costs no page faults.
+ */
+export function clearReused(buffer: ArrayBufferLike, ptr: number, bytes: number, used: number): void {
+  const dirty = Math.min(ptr + bytes, used) - ptr;
+  if (dirty > 0) new Uint8Array(buffer, ptr, dirty).fill(0);
+}
+
 export class SharedHeap {
   private top = HEAP_START;
   /** The end of every range ever handed out: past it the memory is as it grew, all zeros. */
@@ -154,8 +164,7 @@ export class SharedHeap {
     const n = shape.reduce((a, b) => a * b, 1);
     const used = this.highWater;
     const ptr = this.alloc(n * DTYPE_SIZE[dtype] + slack);
-    const dirty = Math.min(ptr + n * DTYPE_SIZE[dtype], used) - ptr;
-    if (dirty > 0) new Uint8Array(this.views.buffer, ptr, dirty).fill(0);
+    clearReused(this.views.buffer, ptr, n * DTYPE_SIZE[dtype], used);
     const data = this.views.view(ptr, dtype, n);
     if (collect) this.registry.register(data, ptr, data);
     return { dtype, shape: [...shape], data };

@@ -954,7 +954,6 @@ function spatialSumsAlone(x0: usize, cs: usize, C: i32, lenB: usize, tm: usize, 
   const kL = f32x4.splat(LOG2E), kT = f32x4.splat(T_CLAMP), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
   const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5);
   const G = C & ~3, r = C & 3;
-  const tileB = lenB;
   let b: usize = 0;
   for (let c = 0; c < G; c += 4) {
     const cb = x0 + <usize>c * cs;
@@ -969,7 +968,7 @@ function spatialSumsAlone(x0: usize, cs: usize, C: i32, lenB: usize, tm: usize, 
       const e = f32x4.add(f32x4.add(e0, e1), f32x4.add(e2, e3));
       v128.store(ts + b, c == 0 ? e : f32x4.add(v128.load(ts + b), e));
       if (ahead) {
-        const mq = max4(a + tileB, cs);
+        const mq = max4(a + lenB, cs); // the next tile, a whole one as this is
         v128.store(tmNext + b, c == 0 ? mq : f32x4.pmax(v128.load(tmNext + b), mq));
       }
       b += 16;

@@ -108,13 +108,15 @@ describe('staged copy-in memory', () => {
 
 describe('the block partition', () => {
   it('rows in blocks of ≈ 128k logits; an image\'s pixels in equal blocks of up to ≈ 1M logits', () => {
-    expect(blockItems(1000)).toBe(128);
-    expect(blockItems(10)).toBe(13104);
-    expect(blockItems(32000)).toBe(4);
-    expect(blockItems(21, 'spatial', 4096)).toBe(49932);                   // the image fits one block
+    const rows = (C: number) => ({ layout: 'rows' as const, C, S: 1 });
+    const pixels = (C: number, S: number) => ({ layout: 'spatial' as const, C, S });
+    expect(blockItems(rows(1000))).toBe(128);
+    expect(blockItems(rows(10))).toBe(13104);
+    expect(blockItems(rows(32000))).toBe(4);
+    expect(blockItems(pixels(21, 4096))).toBe(49932);                   // the image fits one block
     for (const [C, S] of [[21, 262144], [21, 65536], [150, 16384], [3, 1 << 20], [7, 49999]]) {
-      const B = blockItems(C, 'spatial', S);
-      const plan = { layout: 'spatial' as const, N: 2, C, S };
+      const plan = { ...pixels(C, S), N: 2 };
+      const B = blockItems(plan);
       const sizes = [...blocksOf(plan, B)].map(b => b.end - b.start);
       expect(B % 4, `${C}, ${S}`).toBe(0);
       expect(B * C, `${C}, ${S}`).toBeLessThanOrEqual(1 << 20);
