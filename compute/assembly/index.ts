@@ -907,6 +907,11 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   return m;
 }
 
+/** m[p] = mq for the first classes of a pixel vector, else max(m[p], mq): every max pass's step. */
+@inline function maxInto(p: usize, mq: v128, first: bool): void {
+  v128.store(p, first ? mq : f32x4.pmax(v128.load(p), mq));
+}
+
 /**
  * spatialSimd's pass 1: m[b] = max over the C class rows (cs bytes apart) at x0, lenB bytes each:
  * classes in groups of 4, then the C mod 4 left in one pass.
@@ -919,7 +924,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
     b = 0;
     do {
       const mq = max4(cb + b, cs);
-      v128.store(tm + b, c == 0 ? mq : f32x4.pmax(v128.load(tm + b), mq));
+      maxInto(tm + b, mq, c == 0);
       b += 16;
     } while (b < lenB);
   }
@@ -928,7 +933,7 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
     b = 0;
     do {
       const mq = maxRem(cb + b, cs, r);
-      v128.store(tm + b, G == 0 ? mq : f32x4.pmax(v128.load(tm + b), mq));
+      maxInto(tm + b, mq, G == 0);
       b += 16;
     } while (b < lenB);
   }
@@ -969,7 +974,7 @@ function spatialSumsAlone(x0: usize, cs: usize, C: i32, lenB: usize, tm: usize, 
       v128.store(ts + b, c == 0 ? e : f32x4.add(v128.load(ts + b), e));
       if (ahead) {
         const mq = max4(a + lenB, cs); // the next tile, a whole one as this is
-        v128.store(tmNext + b, c == 0 ? mq : f32x4.pmax(v128.load(tmNext + b), mq));
+        maxInto(tmNext + b, mq, c == 0);
       }
       b += 16;
     } while (b < lenB);
@@ -1010,7 +1015,7 @@ function spatialRemSums3(x0: usize, cs: usize, G: i32, lenB: usize, tm: usize, t
     v128.store(ts + b, G == 0 ? e : f32x4.add(v128.load(ts + b), e));
     if (ahead) {
       const mq = maxRem(a + lenB, cs, r);
-      v128.store(tmNext + b, G == 0 ? mq : f32x4.pmax(v128.load(tmNext + b), mq));
+      maxInto(tmNext + b, mq, G == 0);
     }
     b += 16;
   } while (b < lenB);
