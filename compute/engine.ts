@@ -3,7 +3,7 @@
 // exact errors. Runtime-neutral (no Node, no DOM): hosts hand over the wasm bytes or module.
 
 import { DTYPE_SIZE, viewElements } from './dtypes';
-import { blockItems, blocksOf, blockCount, finishTfjs, torchResult, type Block } from './finish';
+import { blockItems, blocksOf, blockCount, finishTfjs, longRows, torchResult, T4_MAX_C, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import { HEAP_START, clearReused, type MemoryViews, type SharedHeap, type WasmMemory } from './sharedMemory';
 import {
@@ -298,12 +298,6 @@ function wasmAbort(): never {
 const PAGE = 65536;
 /** Bytes the SIMD kernels may read past a logits (or probability-target) buffer: 3 rows + one vector. */
 const readSlack = (C: number) => 3 * 4 * C + 64;
-/**
- * rowsT4 up to this many classes, rowsLong above. Interleaved A/B (relaxed SIMD, median of 21, data
- * in cache, quiet): t4 wins clearly at C ≤ 128 (2.19 vs 2.01 G el/s at 128, 1.95 vs 1.15 at 32), the
- * two tie at 176–192, rowsLong (its next row's max taken in the exp loop) wins from 208 on (5% at 256).
- */
-const T4_MAX_C = 184;
 /** rowsLong's flags (compute/assembly/index.ts): the call continues the previous call's rows. */
 const LONG_CONTINUE = 1;
 /** rowsLong's flags: the row after the call's last is readable (its max and min carry over). */
@@ -562,7 +556,7 @@ class WasmEngine implements SharedEngine {
     // rowsLong hands each block's first-row pass to the block before it (LONG_CONTINUE / LONG_NEXT):
     // the row after a block is read in place, or staged with the block into a ring of maxN + 1 rows
     // (row r in slot r mod ring; the layout's staging area has room for maxN + 3).
-    const long = fused && rows && C > T4_MAX_C;
+    const long = this.simd && longRows(plan);
     const ring = long && xStage ? Math.min(B, plan.N) + 1 : 0;
     let b = 0;
     // progress roughly every 1% of the blocks, only when there is enough work to watch
@@ -694,7 +688,8 @@ interface BlockLayout {
  * logProb | m | ls | scratch, each region 64-byte aligned with over-read slack.
  *
  * An input not in engine memory is staged one block at a time into a reusable area (rows ≈ 512 KB,
- * so the kernel reads it from L2 right after the copy wrote it; pixels ≈ 4 MB, see blockItems)
+ * rowsLong's ≈ 128 KB, so the kernel reads it from L2 right after the copy wrote it; pixels ≈ 4 MB,
+ * see blockItems)
  * rather than copied whole first: one pass over DRAM instead of three, and engine memory bounded by
  * the block size. (rowsLong's blocks
  * use it as a ring of rows, a block staged with the row after it: see computeBlocks.) A staged spatial

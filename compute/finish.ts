@@ -11,19 +11,44 @@ import type { LossPlan } from './semantics';
 import { TfjsError, TorchError, type EngineKind, type LossResult, type Tensor } from './types';
 
 /**
- * Items per block, a multiple of 4 (the SIMD kernels' group), at least 4. Rows: ≈ 128k logits
- * (512 KB of float32, half of a 1 MB L2): a staged block is copied in and then computed while it is
- * in cache; against 64k, in one process from a plain Float32Array, [4096, 1000] took 6% less time
- * and 256k was 7% slower again. Pixels: up to ≈ 1M logits (4 MB), as the spatial kernel's max pass
- * rides along the sums and hides the misses, and each class plane's run is longer: from a plain
- * array, against 128k, [8, 21, 512, 512] −9%, [4, 150, 128, 128] −30% (872-pixel runs before),
+ * rowsT4 up to this many classes, rowsLong above. Interleaved A/B (relaxed SIMD, median of 21, data
+ * in cache, quiet): t4 wins clearly at C ≤ 128 (2.19 vs 2.01 G el/s at 128, 1.95 vs 1.15 at 32), the
+ * two tie at 176–192, rowsLong (its next row's max taken in the exp loop) wins from 208 on (5% at 256).
+ */
+export const T4_MAX_C = 184;
+
+/** What of a plan its block partition depends on. */
+export type BlockPlan = Pick<LossPlan, 'layout' | 'C' | 'S' | 'kind' | 'eps' | 'returnLogProb' | 'dtype'>;
+
+/**
+ * Whether a plan's rows go through rowsLong where there is SIMD: float32 logits of more than
+ * T4_MAX_C classes, index targets, no label smoothing, no log_prob output (the fused kernels; the
+ * others take row statistics, then a consumer per row).
+ */
+export function longRows(plan: BlockPlan): boolean {
+  return plan.layout === 'rows' && plan.C > T4_MAX_C && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb && plan.dtype === 'float32';
+}
+
+/**
+ * Items per block. rowsT4's rows: a multiple of 4 (its group), ≈ 128k logits (512 KB of float32,
+ * half of a 1 MB L2): a staged block is copied in and then computed while it is in cache; against
+ * 64k, in one process from a plain Float32Array, [4096, 1000] took 6% less time and 256k was 7%
+ * slower again (measured before rowsLong carried the next row's max). rowsLong's rows (C > T4_MAX_C):
+ * ≈ 32k logits (128 KB), at least one row. Its staging ring holds a block and the row after it, and
+ * the copy streams the source through the same L2: with 4-row blocks at C = 32000 (a 640 KB ring)
+ * the copy evicted part of the staged rows. Interleaved in one process, from a plain array, against
+ * 128k: [512, 32000] −7 to −9%, [160, 100000] −8%, [4096, 4000] −6%, [65536, 256] −3%, [4096, 1000]
+ * −2% (16k: no better; 48k: about the same). The other row kernels keep 128k (label smoothing at
+ * [512, 32000] ran 4–5% slower in 128 KB blocks). Pixels: up to ≈ 1M logits (4 MB), as the spatial
+ * kernel's max pass rides along the sums and hides the misses, and each class plane's run is
+ * longer: from a plain array, against 128k, [8, 21, 512, 512] −9%, [4, 150, 128, 128] −30% (872-pixel runs before),
  * [16, 7, 256, 256] −4%, [16, 3, 512, 512] ±1% (2M: no better). An image of S pixels is cut into
  * equal blocks (the last shorter by under 4 per block), not full ones and a remnant, so a pool's
  * shards and their workspaces come out alike.
  */
-export function blockItems(plan: Pick<LossPlan, 'layout' | 'C' | 'S'>): number {
+export function blockItems(plan: BlockPlan): number {
   const { C, S } = plan;
-  if (plan.layout === 'rows') return Math.max(4, Math.floor((1 << 17) / Math.max(1, C)) & ~3);
+  if (plan.layout === 'rows') return longRows(plan) ? Math.max(1, Math.floor((1 << 15) / C)) : Math.max(4, Math.floor((1 << 17) / Math.max(1, C)) & ~3);
   const most = Math.max(4, Math.floor((1 << 20) / Math.max(1, C)) & ~3);
   if (S <= most) return most;
   return Math.ceil(S / Math.ceil(S / most) / 4) * 4;
@@ -37,7 +62,7 @@ export interface Block {
 }
 
 /** The plan's blocks in order. Rows: runs of rows. Spatial: runs of pixels that never cross an image. */
-export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan)): Generator<Block> {
+export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S'>, B: number): Generator<Block> {
   if (plan.layout === 'rows') {
     for (let s = 0; s < plan.N; s += B) yield { image: 0, start: s, end: Math.min(plan.N, s + B) };
     return;
@@ -47,7 +72,7 @@ export function* blocksOf(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = 
   }
 }
 
-export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S' | 'C'>, B = blockItems(plan)): number {
+export function blockCount(plan: Pick<LossPlan, 'layout' | 'N' | 'S'>, B: number): number {
   if (plan.layout === 'rows') return Math.ceil(plan.N / B);
   return plan.N * Math.ceil(plan.S / B);
 }

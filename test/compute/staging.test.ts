@@ -107,12 +107,21 @@ describe('staged copy-in memory', () => {
 });
 
 describe('the block partition', () => {
-  it('rows in blocks of ≈ 128k logits; an image\'s pixels in equal blocks of up to ≈ 1M logits', () => {
-    const rows = (C: number) => ({ layout: 'rows' as const, C, S: 1 });
-    const pixels = (C: number, S: number) => ({ layout: 'spatial' as const, C, S });
-    expect(blockItems(rows(1000))).toBe(128);
+  it('rows in blocks of ≈ 128k logits (rowsLong: ≈ 32k); an image\'s pixels in equal blocks of up to ≈ 1M logits', () => {
+    const index = { kind: 'index' as const, eps: 0, returnLogProb: false, dtype: 'float32' as const };
+    const rows = (C: number) => ({ ...index, layout: 'rows' as const, C, S: 1 });
+    const pixels = (C: number, S: number) => ({ ...index, layout: 'spatial' as const, C, S });
+    expect(blockItems(rows(1000))).toBe(32);
+    expect(blockItems(rows(185))).toBe(177);
+    expect(blockItems(rows(184))).toBe(712);                            // rowsT4: groups of 4
     expect(blockItems(rows(10))).toBe(13104);
-    expect(blockItems(rows(32000))).toBe(4);
+    expect(blockItems(rows(32000))).toBe(1);
+    expect(blockItems(rows(100000))).toBe(1);
+    // the row kernels other than rowsLong keep ≈ 128k logits
+    expect(blockItems({ ...rows(1000), eps: 0.1 })).toBe(128);
+    expect(blockItems({ ...rows(1000), kind: 'prob' })).toBe(128);
+    expect(blockItems({ ...rows(1000), returnLogProb: true })).toBe(128);
+    expect(blockItems({ ...rows(32000), dtype: 'float64' })).toBe(4);
     expect(blockItems(pixels(21, 4096))).toBe(49932);                   // the image fits one block
     for (const [C, S] of [[21, 262144], [21, 65536], [150, 16384], [3, 1 << 20], [7, 49999]]) {
       const plan = { ...pixels(C, S), N: 2 };
