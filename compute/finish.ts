@@ -30,19 +30,20 @@ export function longRows(plan: BlockPlan): boolean {
 }
 
 /**
- * Items per block. rowsT4's rows: a multiple of 4 (its group), ≈ 128k logits (512 KB of float32,
+ * Items per block. Rows: a multiple of 4 (rowsT4's group), ≈ 128k logits (512 KB of float32,
  * half of a 1 MB L2): a staged block is copied in and then computed while it is in cache; against
  * 64k, in one process from a plain Float32Array, [4096, 1000] took 6% less time and 256k was 7%
  * slower again (measured before rowsLong carried the next row's max). rowsLong's rows (C > T4_MAX_C):
  * ≈ 32k logits (128 KB), at least one row. Its staging ring holds a block and the row after it, and
  * the copy streams the source through the same L2: with 4-row blocks at C = 32000 (a 640 KB ring)
  * the copy evicted part of the staged rows. Interleaved in one process, from a plain array, against
- * 128k: [512, 32000] −7 to −9%, [160, 100000] −8%, [4096, 4000] −6%, [65536, 256] −3%, [4096, 1000]
- * −2% (16k: no better; 48k: about the same). The other row kernels keep 128k (label smoothing at
- * [512, 32000] ran 4–5% slower in 128 KB blocks). Pixels: up to ≈ 1M logits (4 MB), as the spatial
- * kernel's max pass rides along the sums and hides the misses, and each class plane's run is
- * longer: from a plain array, against 128k, [8, 21, 512, 512] −9%, [4, 150, 128, 128] −30% (872-pixel runs before),
- * [16, 7, 256, 256] −4%, [16, 3, 512, 512] ±1% (2M: no better). An image of S pixels is cut into
+ * 128k: [512, 32000] −4 to −9%, [160, 100000] −8%, [4096, 4000] −6%, [65536, 256] −3%, [4096, 1000]
+ * 0 to −4%; in place +2% (more kernel calls); 16k: no better, 48k: about the same. The other row
+ * kernels keep 128k (label smoothing at [512, 32000] ran 4–5% slower in 128 KB blocks). Pixels: up
+ * to ≈ 1M logits (4 MB), as the spatial kernel's max pass rides along the sums and hides the
+ * misses, and each class plane's run is longer: from a plain array, against 128k, [8, 21, 512, 512]
+ * −9%, [4, 150, 128, 128] −30% (872-pixel runs before), [16, 7, 256, 256] −4%, [16, 3, 512, 512]
+ * ±1% (2M: no better). An image of S pixels is cut into
  * equal blocks (the last shorter by under 4 per block), not full ones and a remnant, so a pool's
  * shards and their workspaces come out alike.
  */
