@@ -251,12 +251,12 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     // by a partial tile with a pass of its own. Pixel offsets jump by up to 2e4 from one pixel to the
     // next, so a max from another pixel, class or tile overflows or underflows every exponential.
     // +inf and NaN make a pixel NaN; -inf entries leave it finite. C = 3 (only the pass over the
-    // C mod 4 classes, target by selects), 21 (groups of 4, then one more class, target by gather).
-    // Blocks of 1024 / 1030 / 600 pixels, staged and in place, and
+    // C mod 4 classes, target by selects), 21 (groups of 4, then one more class, target by gather),
+    // 2 (its own one-pass path). Blocks of 1024 / 1030 / 600 pixels, staged and in place, and
     // label smoothing (the kernel's statistics, then the smoothing pass) give the same pixels.
     const base = [0, 1e4, -1e4, 50, 9e3, -3, 2e4, -2e4, 7];
     const S = 3 * 512 + 37, N = 2;
-    for (const C of [3, 21]) {
+    for (const C of [2, 3, 21]) {
       const x = new Float32Array(N * C * S);
       for (let n = 0; n < N; n++) for (let c = 0; c < C; c++) for (let p = 0; p < S; p++) {
         x[(n * C + c) * S + p] = base[(p * 7 + n * 3) % base.length]! + 4 * Math.sin(p * 0.37 + c * 1.3 + n);
@@ -286,6 +286,41 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
         }
       }
       engine.free(xr);
+    }
+  });
+
+  it('two-class pixels: every pairing of finite, equal, ±inf and NaN logits, in every lane', () => {
+    // The C = 2 path computes one exponential per pixel, exp(−|a − b|), and takes the max class's
+    // term as (m − m) + 1: NaN where the max is ±inf (PyTorch: x − max = NaN), 1 elsewhere.
+    const specials = [0.5, -2, 3e4, Infinity, -Infinity, NaN];
+    const pairs: [number, number][] = [];
+    for (const a of specials) for (const b of specials) pairs.push([a, b]);
+    pairs.push([1.25, 1.25], [-0, 0], [88, -88]);
+    // each pairing at each lane of a vector (and in the partial last one), each class the target
+    const S = 4 * pairs.length * 2 + 3;
+    const x = new Float32Array(2 * S);
+    const targets: number[] = [];
+    for (let p = 0; p < S; p++) {
+      const [a, b] = pairs[Math.floor(p / 8) % pairs.length]!;
+      x[p] = a; x[S + p] = b;
+      targets.push(p % 13 === 6 ? -100 : Math.floor(p / 4) % 2);
+    }
+    const X: Tensor = { dtype: 'float32', shape: [1, 2, S], data: x };
+    const t = i64([1, S], targets);
+    const W2 = f32([2], [0.25, 3]);
+    for (const weight of [undefined, W2]) {
+      for (const eps of [0, 0.2]) {
+        const ref = referenceLoss({
+          fn: 'cross_entropy', x, shape: [1, 2, S], target: targets, prob: false, ignoreIndex: -100, reduction: 'none', eps,
+          weight: weight && Array.from(weight.data as Float32Array),
+        }).values;
+        const values = engine.crossEntropy(X, t, { reduction: 'none', labelSmoothing: eps, weight }).values!;
+        for (let i = 0; i < S; i++) {
+          const what = `pixel ${i}: (${x[i]}, ${x[S + i]}), target ${targets[i]}, weight ${!!weight}, labelSmoothing ${eps}`;
+          if (!Number.isFinite(ref[i]!)) expect(values[i], what).toBe(ref[i]);
+          else expect(Math.abs(values[i]! - ref[i]!), what).toBeLessThanOrEqual(2e-6 * Math.max(1, Math.abs(ref[i]!)));
+        }
+      }
     }
   });
 

@@ -179,7 +179,11 @@ export function suiteSpecs(quick = false): CaseSpec[] {
   // the spatial kernel's 512-pixel tiles, whose max pass rides along the tile before's: two whole
   // tiles and a partial one, three whole, and a partial one after a single whole one
   for (const shape of [[2, 5, 1100], [1, 3, 1536], [1, 21, 1030], [2, 6, 530]]) add(shape);
-  for (const shape of [[7, 5], [3, 9, 5], [6, 600], [1, 7, 1100], [301, 10]]) { add(shape, 'hostile'); add(shape, 'large'); }
+  // (two classes: the spatial kernel's own path, whose max class's term is (m − m) + 1, NaN at ±inf)
+  for (const shape of [[7, 5], [3, 9, 5], [6, 600], [1, 7, 1100], [301, 10], [3, 2, 37], [2, 2, 1100], [40, 2]]) {
+    add(shape, 'hostile');
+    add(shape, 'large');
+  }
   for (const shape of [[8, 600], [8, 2049]]) add(shape, 'huge');
   for (const s of specs) s.name = specName(s);
   return specs;
