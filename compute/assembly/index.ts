@@ -824,7 +824,8 @@ function longRowSumUnfused(row: usize, nrow: usize, C: i32, m: f32, tailMask: v1
  * that tile's arithmetic, as in rowsLong; the first tile and a partial last one get a pass of their
  * own, with the same operations in the same order. Both passes take the C mod 4 classes left after
  * the groups of 4 in one more pass (not one pass each: C = 2, 3, 7 +10–20%), and for C ≤ 4 the
- * target's logit comes from lane selects, not a gather (+3–9%). scratch: 3·512·4 bytes. tp == 0: stats.
+ * target's logit comes from lane selects, not a gather (+3–9%). C = 2 takes spatialTwo, one pass for
+ * both. scratch: 3·512·4 bytes. tp == 0: stats.
  * (An alternative holding 16 pixels' max and sum in registers measured 5–15% slower at [8, 21, 512, 512].)
  */
 function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, outp: usize, mp: usize, lsp: usize, scratch: usize): f64 {
