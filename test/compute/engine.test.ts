@@ -289,8 +289,8 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
     }
   });
 
-  it('two-class pixels: every pairing of finite, equal, ±inf and NaN logits, in every lane', () => {
-    // The C = 2 path computes one exponential per pixel, exp(−|a − b|), and takes the max class's
+  it.each(['pixels', 'rows'] as const)('two classes (%s): every pairing of finite, equal, ±inf and NaN logits, in every lane', layout => {
+    // The C = 2 paths compute one exponential per item, exp(−|a − b|), and take the max class's
     // term as (m − m) + 1: NaN where the max is ±inf (PyTorch: x − max = NaN), 1 elsewhere.
     const specials = [0.5, -2, 3e4, Infinity, -Infinity, NaN];
     const pairs: [number, number][] = [];
@@ -305,13 +305,16 @@ describe.each(['ce-simd.wasm', 'ce-scalar.wasm'] as const)('engine API (%s)', fi
       x[p] = a; x[S + p] = b;
       targets.push(p % 13 === 6 ? -100 : Math.floor(p / 4) % 2);
     }
-    const X: Tensor = { dtype: 'float32', shape: [1, 2, S], data: x };
-    const t = i64([1, S], targets);
+    // rows: the same pairs, row p = (x[p], x[S + p])
+    const data = layout === 'pixels' ? x : Float32Array.from({ length: 2 * S }, (_, i) => x[(i % 2) * S + (i >> 1)]!);
+    const shape = layout === 'pixels' ? [1, 2, S] : [S, 2];
+    const X: Tensor = { dtype: 'float32', shape, data };
+    const t = i64(layout === 'pixels' ? [1, S] : [S], targets);
     const W2 = f32([2], [0.25, 3]);
     for (const weight of [undefined, W2]) {
       for (const eps of [0, 0.2]) {
         const ref = referenceLoss({
-          fn: 'cross_entropy', x, shape: [1, 2, S], target: targets, prob: false, ignoreIndex: -100, reduction: 'none', eps,
+          fn: 'cross_entropy', x: data, shape, target: targets, prob: false, ignoreIndex: -100, reduction: 'none', eps,
           weight: weight && Array.from(weight.data as Float32Array),
         }).values;
         const values = engine.crossEntropy(X, t, { reduction: 'none', labelSmoothing: eps, weight }).values!;
