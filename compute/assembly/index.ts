@@ -625,32 +625,9 @@ function rowsT4Simd(xp: usize, tp: usize, wp: usize, n: i32, C: i32, outp: usize
   return finishSums(acc0, acc1, cntV, wp);
 }
 
-/**
- * rowsT4's max and Σexp for C = 2, the groups of 4 rows of a chunk (`n` rows of 2 floats at x) into
- * sBuf / mBuf, without the transposition through scratch. As spatialTwo: one exp per row,
- * exp(−|a − b|), and the max class's term as (m − m) + 1. Bit for bit rowsT4's results (the two
- * terms' sum commutes; 70k rows with specials, both builds), +42% at [65536, 2]: where a or b is NaN,
- * |a − b| and the sum are NaN as rowsT4's terms are (its max is −inf where a is NaN and this one
- * NaN, which only ever meets that NaN sum).
- */
+/** rowsT4's max and Σexp for C = 2: the `n` rows of 2 floats at x (a chunk's groups of 4) into mBuf / sBuf (twoClassSums). */
 function rowsTwoSums(x: usize, n: i32, sBuf: usize, mBuf: usize): void {
-  const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
-  const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
-  const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
-  const kL = f32x4.splat(LOG2E), kT = f32x4.splat(T_CLAMP), kP1 = f32x4.splat(P1), kP2 = f32x4.splat(P2);
-  const kP3 = f32x4.splat(P3), kP4 = f32x4.splat(P4), kP5 = f32x4.splat(P5);
-  const ZERO = f32x4.splat(0), ONE = f32x4.splat(1), NEG_ZERO = f32x4.splat(-0.0);
-  let k: usize = 0;
-  for (let i = 0; i < n; i += 4) {
-    // rows i … i + 3: [a0 b0 a1 b1] [a2 b2 a3 b3] (a partial group reads on into the slack)
-    const lo = v128.load(x + (<usize>i << 3)), hi = v128.load(x + (<usize>i << 3), 16);
-    const a = f32x4.shuffle(lo, hi, 0, 2, 4, 6), b = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
-    const mv = f32x4.pmax(a, b);
-    const e = vexpItem(v128.or(f32x4.sub(a, b), NEG_ZERO), ZERO, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
-    v128.store(sBuf + k, f32x4.add(f32x4.add(f32x4.sub(mv, mv), ONE), e));
-    v128.store(mBuf + k, mv);
-    k += 16;
-  }
+  twoClassSums(x, 0, <usize>((n + 3) & ~3) << 2, mBuf, sBuf, true);
 }
 
 /** rowsT4's groups of 4 rows per chunk (its scratch: ⌈C/4⌉·64 + T4_CHUNK·32 bytes). */
@@ -920,16 +897,25 @@ function spatialSimd(xp: usize, S: i32, tp: usize, wp: usize, n: i32, C: i32, ou
   return finishSums(acc0, acc1, cntV, wp);
 }
 
-/**
- * spatialSimd's passes 1 and 2 in one for C = 2 (binary segmentation). Of the two terms exp(x − m),
- * the max class's is exp(0) = 1, so only the other one is computed, as exp(−|a − b|) (the same bits
- * as exp(min − max): a − b and b − a round alike), and the 1 comes as (m − m) + 1, which is NaN
- * where m is ±inf or NaN, as exp(m − m) is. m, the sum and everything after are spatialSimd's
- * operations on the same values, so the results are bit for bit those of the two passes (checked
- * on 280k pixels with ±inf, NaN, ±0 and equal pairs, both builds), at one exp per pixel instead of
- * two. (One loop doing the finish too ran 20% slower: its chain load → exp → log → loss is long.)
- */
+/** spatialSimd's passes 1 and 2 in one for C = 2 (twoClassSums): the tile's class rows at x0, cs bytes apart. */
 function spatialTwo(x0: usize, cs: usize, lenB: usize, tm: usize, ts: usize): void {
+  twoClassSums(x0, cs, lenB, tm, ts, false);
+}
+
+/**
+ * The max and Σexp of two classes, 4 items per step, into m[b] and s[b] for b < lenB bytes: pixels
+ * (class rows at x0, cs bytes apart) or, `rows`, 4 rows of 2 interleaved floats per step (a partial
+ * group reads on into the slack). Of the two terms exp(x − m), the max class's is exp(0) = 1, so only
+ * the other one is computed, as exp(−|a − b|) (the same bits as exp(min − max): a − b and b − a
+ * round alike), and the 1 comes as (m − m) + 1, which is NaN where m is ±inf or NaN, as exp(m − m)
+ * is. The max and the sum are then the general kernels' on the same values (the two terms' sum
+ * commutes), so results are bit for bit theirs at one exp per item instead of two: checked on 280k
+ * pixels and 70k rows with ±inf, NaN, ±0 and equal pairs, both builds (rowsT4 took the max as
+ * max(max(−inf, a), max(−inf, b)), −inf where a is NaN and here NaN, which only ever meets that
+ * item's NaN sum). Kernel: pixels +11–17%, rows +38–42% (no transposition through scratch either).
+ * The same pass with the finish folded in ran 20% slower: its chain load → exp → log → loss is long.
+ */
+@inline function twoClassSums(x0: usize, cs: usize, lenB: usize, tm: usize, ts: usize, rows: bool): void {
   const kClamp = v128.load(KT, 0), kLog2e = v128.load(KT, 16), kShift = v128.load(KT, 32);
   const kLn2Hi = v128.load(KT, 48), kLn2Lo = v128.load(KT, 64), kE0 = v128.load(KT, 80);
   const kE1 = v128.load(KT, 96), kE2 = v128.load(KT, 112), kE3 = v128.load(KT, 128);
@@ -938,12 +924,19 @@ function spatialTwo(x0: usize, cs: usize, lenB: usize, tm: usize, ts: usize): vo
   const ZERO = f32x4.splat(0), ONE = f32x4.splat(1), NEG_ZERO = f32x4.splat(-0.0);
   let b: usize = 0;
   do {
-    const a = x0 + b;
-    const x = v128.load(a), y = v128.load(a + cs);
+    let x: v128, y: v128;
+    if (rows) {
+      // [a0 b0 a1 b1] [a2 b2 a3 b3]
+      const lo = v128.load(x0 + (b << 1)), hi = v128.load(x0 + (b << 1), 16);
+      x = f32x4.shuffle(lo, hi, 0, 2, 4, 6);
+      y = f32x4.shuffle(lo, hi, 1, 3, 5, 7);
+    } else {
+      x = v128.load(x0 + b);
+      y = v128.load(x0 + b + cs);
+    }
     const mv = f32x4.pmax(x, y);
     const e = vexpItem(v128.or(f32x4.sub(x, y), NEG_ZERO), ZERO, kClamp, kLog2e, kShift, kLn2Hi, kLn2Lo, kE0, kE1, kE2, kE3, kL, kT, kP1, kP2, kP3, kP4, kP5);
     v128.store(tm + b, mv);
-    // exp(m − m) + exp(−|a − b|), in either order: f32 addition commutes
     v128.store(ts + b, f32x4.add(f32x4.add(f32x4.sub(mv, mv), ONE), e));
     b += 16;
   } while (b < lenB);
