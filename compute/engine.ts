@@ -3,7 +3,7 @@
 // exact errors. Runtime-neutral (no Node, no DOM): hosts hand over the wasm bytes or module.
 
 import { DTYPE_SIZE, viewElements } from './dtypes';
-import { blockItems, blocksOf, blockCount, finishTfjs, longRows, torchResult, T4_MAX_C, type Block } from './finish';
+import { blockItems, blocksOf, blockCount, finishTfjs, fusedKernels, longRows, torchResult, T4_MAX_C, type Block } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import { HEAP_START, clearReused, type MemoryViews, type SharedHeap, type WasmMemory } from './sharedMemory';
 import {
@@ -551,7 +551,7 @@ class WasmEngine implements SharedEngine {
       : plan.targetDtype === 'int32' ? k.convertTargetsI32 : k.convertTargetsU8;
 
     // Fused SIMD kernels for the common case; otherwise row statistics then a scalar consumer.
-    const fused = this.simd && !f64 && C > 0 && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb;
+    const fused = this.simd && C > 0 && fusedKernels(plan);
     const simdStats = this.simd && !f64 && C > 0;
     // rowsLong hands each block's first-row pass to the block before it (LONG_CONTINUE / LONG_NEXT):
     // the row after a block is read in place, or staged with the block into a ring of maxN + 1 rows
@@ -689,10 +689,9 @@ interface BlockLayout {
  *
  * An input not in engine memory is staged one block at a time into a reusable area (rows ≈ 512 KB,
  * rowsLong's ≈ 128 KB, so the kernel reads it from L2 right after the copy wrote it; pixels ≈ 4 MB,
- * see blockItems)
- * rather than copied whole first: one pass over DRAM instead of three, and engine memory bounded by
- * the block size. (rowsLong's blocks
- * use it as a ring of rows, a block staged with the row after it: see computeBlocks.) A staged spatial
+ * see blockItems) rather than copied whole first: one pass over DRAM instead of three, and engine
+ * memory bounded by the block size. (rowsLong's blocks use it as a ring of rows, a block staged
+ * with the row after it: see computeBlocks.) A staged spatial
  * block is a [C, stride] tile (one copy per class plane); the kernels take the class stride. log_prob
  * output of the spatial layout is written in the input's layout (the kernels address input and
  * output with the same offsets), so that one combination copies the input whole. Probability

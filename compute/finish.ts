@@ -21,12 +21,17 @@ export const T4_MAX_C = 184;
 export type BlockPlan = Pick<LossPlan, 'layout' | 'C' | 'S' | 'kind' | 'eps' | 'returnLogProb' | 'dtype'>;
 
 /**
- * Whether a plan's rows go through rowsLong where there is SIMD: float32 logits of more than
- * T4_MAX_C classes, index targets, no label smoothing, no log_prob output (the fused kernels; the
- * others take row statistics, then a consumer per row).
+ * Whether a plan takes the fused SIMD kernels (rowsT4, rowsLong, spatial) where there is SIMD:
+ * float32 logits, index targets, no label smoothing, no log_prob output. The others take row
+ * statistics, then a consumer per item.
  */
+export function fusedKernels(plan: Pick<LossPlan, 'kind' | 'eps' | 'returnLogProb' | 'dtype'>): boolean {
+  return plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb && plan.dtype === 'float32';
+}
+
+/** Whether a plan's rows go through rowsLong where there is SIMD: fused, more than T4_MAX_C classes. */
 export function longRows(plan: BlockPlan): boolean {
-  return plan.layout === 'rows' && plan.C > T4_MAX_C && plan.kind === 'index' && plan.eps === 0 && !plan.returnLogProb && plan.dtype === 'float32';
+  return plan.layout === 'rows' && plan.C > T4_MAX_C && fusedKernels(plan);
 }
 
 /**

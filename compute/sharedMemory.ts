@@ -88,11 +88,6 @@ export class MemoryViews {
 }
 
 /**
- * The allocator over a shared memory, on the thread that created it: first fit over a sorted free
- * list, coalescing on free, the memory grown when nothing fits. Wasm memory never shrinks, so the
- * memory stays at its high-water mark and freed ranges are reused.
- */
-/**
  * Zeros the part of [ptr, ptr + bytes) below `used`, the end of everything ever handed out or
  * written there: an allocation then reads as zeros, like a new typed array, while memory past the
  * mark (as it grew: zero already) is left untouched, so a large fresh range costs no page faults.
@@ -102,6 +97,11 @@ export function clearReused(buffer: ArrayBufferLike, ptr: number, bytes: number,
   if (dirty > 0) new Uint8Array(buffer, ptr, dirty).fill(0);
 }
 
+/**
+ * The allocator over a shared memory, on the thread that created it: first fit over a sorted free
+ * list, coalescing on free, the memory grown when nothing fits. Wasm memory never shrinks, so the
+ * memory stays at its high-water mark and freed ranges are reused.
+ */
 export class SharedHeap {
   private top = HEAP_START;
   /** The end of every range ever handed out: past it the memory is as it grew, all zeros. */
