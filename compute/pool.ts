@@ -27,7 +27,7 @@ import {
   createEngineSync, createSharedEngine, importsMemory, workspaceBytes,
   type BlockResults, type Engine, type SharedEngine, type WasmBytes, type WasmModule,
 } from './engine';
-import { blockItems, blockCount, finishTfjs, torchResult } from './finish';
+import { blockItems, blockCount, finishTfjs, longRows, torchResult } from './finish';
 import { planTfjs, planTorch, type LossPlan } from './semantics';
 import { align64, createSharedMemory, MemoryViews, SharedHeap } from './sharedMemory';
 import {
@@ -62,7 +62,9 @@ export interface PoolOptions {
   readonly bytes?: WasmBytes;
   /**
    * Inputs with fewer logits than this go to one thread in one shard (that input then never leaves
-   * a computing caller's thread). Default: 2^22 with a computing caller (MIN_PARALLEL_SHARED), else 2^18.
+   * a computing caller's thread). Default: 2^22 with a computing caller (MIN_PARALLEL_SHARED), else 2^18;
+   * with a computing caller, a plain input (not in the shared memory) of more than 184 classes per
+   * row (rowsLong's) is never split (see computeShared).
    */
   readonly minParallelElements?: number;
   /**
@@ -419,7 +421,17 @@ export class EnginePool {
     let inputAt = addressIn(space.views, input, plan.C);
     let targetAt = addressIn(space.views, target, isProb ? plan.C : 0);
     if (isProb && (inputAt === undefined) !== (targetAt === undefined)) inputAt = targetAt = undefined;
-    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? (this.callerComputes ? MIN_PARALLEL_SHARED : 1 << 18));
+    // By default a computing caller keeps a plain input of rowsLong's rows (C > 184) to itself,
+    // whatever its size. V8 copies into a shared buffer with relaxed atomics (19 GB/s from cache
+    // against 42 into an ordinary one; 8–13 GB/s while a worker reads), about the speed at which
+    // rowsLong computes a plain array staged in ordinary memory (8 GB/s): feeding a worker costs
+    // the caller what computing the shard would, and the two threads' stalls on this VM come on
+    // top. [512, 32000] from a plain array on two threads took 7.8–11.9 ms in seven benchmark runs
+    // (median 9.8) against 7.9–8.8 (median 8.3) on one. Copy-ahead, a ring of cache-sized slots
+    // and transferred buffers did no better (docs/performance.md, run 19). An input in the shared
+    // memory (allocShared, `tensor-lens loss --threads` reading a .npy) still splits.
+    const alone = this.callerComputes ? (inputAt === undefined && longRows(plan) ? Infinity : MIN_PARALLEL_SHARED) : 1 << 18;
+    const small = plan.N * plan.C * plan.S < (this.options.minParallelElements ?? alone);
     const caller = this.callerComputes ? (this.local ??= createSharedEngine(this.options.module!, space.views, space.heap)) : undefined;
     const workers = caller ? threads - 1 : threads;
     // Shards of at least SHARD_MIN_ELEMENTS (each costs a claim, a kernel set-up, a turn for the

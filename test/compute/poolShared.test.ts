@@ -164,6 +164,34 @@ describe('engine pool, shared memory (worker_threads)', () => {
     }
   });
 
+  it('keeps a plain input of long rows on the calling thread by default; in the shared memory it splits', async () => {
+    const dir = findWasmDir();
+    const module = await compileEngine(engineBytes({ wasmDir: dir, file: 'ce-simd-shared.wasm' }).bytes);
+    const { state, factory } = recordingFactory(join(dir, 'nodeWorker.js'));
+    const pool = new EnginePool({ factory, size: 2, module, shared: true, callerComputes: true });
+    try {
+      pool.start();
+      await waitFor(() => state.ready === 1);
+      // 4.4M logits, over the 2^22 threshold, 4000 classes per row (rowsLong)
+      const shape = [1100, 4000];
+      const x = fillLogits(plain(shape, 'float32'), 13), t = fillTargets(plain([1100], 'int64'), 4000, 14);
+      const ref = engine.crossEntropy(x, t);
+      expect((await pool.crossEntropy(x, t)).loss).toBe(ref.loss);
+      expect(state.requests.length).toBe(0);
+      // the same rows written into the pool's shared memory: split
+      const xs = pool.allocShared(shape);
+      (xs.data as Float32Array).set(x.data as Float32Array);
+      expect((await pool.crossEntropy(xs, t)).loss).toBe(ref.loss);
+      expect(state.requests.length).toBe(1);
+      // 100 classes per row (rowsT4) from a plain array: split as before
+      const x2 = fillLogits(plain([42000, 100], 'float32'), 15), t2 = fillTargets(plain([42000], 'int64'), 100, 16);
+      expect((await pool.crossEntropy(x2, t2)).loss).toBe(engine.crossEntropy(x2, t2).loss);
+      expect(state.requests.length).toBe(2);
+    } finally {
+      pool.terminate();
+    }
+  });
+
   it('cancels mid-run (shared input): rejects with CancelledError, then works again', async () => {
     const shape = [4, 21, 256, 512];
     const x = fillLogits(three.allocShared(shape), 13);
